@@ -1,0 +1,80 @@
+// DOC: why a packet was dropped — one X-macro list generates the enum, the names used in
+// stats and metrics, and each counter's help text (what a non-zero value means).
+//
+// Counters are per lcore (uint64_t[kDropReasonCount]) and summed by the reader. Never log per
+// packet; count.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace steer::dataplane {
+
+// X(Enum, "metric_name", "help: what a non-zero value means")
+#define STEER_DROP_REASONS(X)                                                                  \
+  /* L2 */                                                                                     \
+  X(TruncatedEthernet, "truncated_ethernet", "frame shorter than an Ethernet header")          \
+  X(TruncatedVlan, "truncated_vlan", "802.1Q tag cut short")                                   \
+  X(StackedVlan, "stacked_vlan", "more than one VLAN tag (QinQ is not supported)")             \
+  /* IPv4 */                                                                                   \
+  X(TruncatedIpv4, "truncated_ipv4", "IPv4 header cut short")                                  \
+  X(BadIpv4Version, "bad_ipv4_version", "EtherType IPv4 but version field is not 4")           \
+  X(BadIpv4Ihl, "bad_ipv4_ihl", "IPv4 IHL below 5 or past the end of the frame")               \
+  X(BadIpv4TotalLength, "bad_ipv4_total_length",                                               \
+    "IPv4 total length shorter than the header or longer than the frame")                      \
+  X(BadIpv4Fragment, "bad_ipv4_fragment", "IPv4 fragment with an impossible offset/length")    \
+  /* IPv6 */                                                                                   \
+  X(TruncatedIpv6, "truncated_ipv6", "IPv6 header cut short")                                  \
+  X(BadIpv6Version, "bad_ipv6_version", "EtherType IPv6 but version field is not 6")           \
+  X(BadIpv6PayloadLength, "bad_ipv6_payload_length", "IPv6 payload length past the frame")     \
+  X(TruncatedIpv6ExtHeader, "truncated_ipv6_ext_header", "IPv6 extension header cut short")    \
+  X(Ipv6ExtChainTooLong, "ipv6_ext_chain_too_long",                                            \
+    "IPv6 extension-header chain longer than the walk bound")                                  \
+  X(BadIpv6Fragment, "bad_ipv6_fragment", "IPv6 fragment header with impossible values")       \
+  /* L4 */                                                                                     \
+  X(TruncatedL4, "truncated_l4", "TCP/UDP header cut short in a first (or unfragmented) packet") \
+  X(BadTcpDataOffset, "bad_tcp_data_offset", "TCP data offset below 5 or past the packet")     \
+  X(TruncatedIcmp, "truncated_icmp", "ICMP/ICMPv6 header cut short")                           \
+  X(TruncatedIcmpInner, "truncated_icmp_inner",                                                \
+    "ICMP error to a VIP whose embedded packet is too short to find the flow")                 \
+  /* classification and forwarding */                                                          \
+  X(IcmpErrorNoFlow, "icmp_error_no_flow",                                                     \
+    "ICMP error to a VIP whose embedded packet is not from that VIP's service")               \
+  X(IcmpUnsupported, "icmp_unsupported", "ICMP to a VIP that is neither echo nor an error")    \
+  X(EchoDisabled, "echo_disabled", "echo request to a VIP that does not answer echo")         \
+  X(NoBackend, "no_backend", "VIP has no backend with weight > 0 for a new flow")               \
+  X(NoHeadroom, "no_headroom", "buffer lacks headroom for the encapsulation headers")           \
+  X(TooBigNoDf, "too_big_no_df",                                                               \
+    "IPv4 without DF too large to encapsulate; answered with frag-needed anyway")              \
+  X(TtlExceeded, "ttl_exceeded", "packet arrived with TTL/hop limit <= 1")
+
+enum class DropReason : uint8_t {
+#define STEER_X(e, name, help) e,
+  STEER_DROP_REASONS(STEER_X)
+#undef STEER_X
+};
+
+inline constexpr size_t kDropReasonCount = 0
+#define STEER_X(e, name, help) +1
+    STEER_DROP_REASONS(STEER_X)
+#undef STEER_X
+    ;
+
+inline constexpr std::array<std::string_view, kDropReasonCount> kDropReasonNames = {
+#define STEER_X(e, name, help) name,
+    STEER_DROP_REASONS(STEER_X)
+#undef STEER_X
+};
+
+inline constexpr std::array<std::string_view, kDropReasonCount> kDropReasonHelp = {
+#define STEER_X(e, name, help) help,
+    STEER_DROP_REASONS(STEER_X)
+#undef STEER_X
+};
+
+constexpr std::string_view drop_reason_name(DropReason r) {
+  return kDropReasonNames[static_cast<size_t>(r)];
+}
+
+}  // namespace steer::dataplane

@@ -1,0 +1,75 @@
+// DOC: Maglev consistent hashing (Eisenbud et al., NSDI'16, §3.4), with integer weights.
+//
+// A table of M slots (M prime) maps a flow hash to a backend. Each backend's preference list
+// is the permutation  p(j) = (offset + j·skip) mod M  with
+//   offset = XXH64(address bytes, kMaglevOffsetSeed) mod M
+//   skip   = XXH64(address bytes, kMaglevSkipSeed) mod (M − 1) + 1
+// over the backend's canonical 16-byte address (IpAddress). Backends take turns claiming their
+// next preferred free slot; with weights, a backend of weight w takes a turn in proportion to
+// w / max weight (integer credit, no floating point), and weight 0 takes no slots.
+//
+// Determinism: the builder sorts backends by address before populating, so the same set with
+// the same weights gives the identical table whatever order it is given in, on every LB.
+// Table entries are indices into the caller's backend span (in the caller's order).
+//
+// Threading: build() allocates and may run on any thread; a built table is immutable and may
+// be read from any number of threads.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/ip_address.h"
+#include "common/result.h"
+
+namespace steer::hashing {
+
+inline constexpr uint64_t kMaglevOffsetSeed = 0x6d61'676c'6576'0001ULL;  // "maglev" 1
+inline constexpr uint64_t kMaglevSkipSeed = 0x6d61'676c'6576'0002ULL;    // "maglev" 2
+
+struct MaglevBackend {
+  IpAddress address;
+  uint32_t weight = 1;
+};
+
+// Maps a 64-bit flow hash onto [0, size) by multiply-shift of its low 32 bits
+// (Lemire's fast range): no division on the packet path.
+inline uint32_t maglev_slot(uint64_t flow_hash, uint32_t size) noexcept {
+  return uint32_t((uint64_t(uint32_t(flow_hash)) * size) >> 32);
+}
+
+bool is_prime(uint32_t n) noexcept;
+
+// A warning for the operator when the table is too small for the backend count (M < 100·N):
+// shares then deviate from the weights by more than about 1 %. nullopt when M is fine.
+std::optional<std::string> maglev_size_warning(uint32_t size, size_t backend_count);
+
+class MaglevTable {
+ public:
+  static constexpr uint32_t kDefaultSize = 65537;
+  static constexpr uint32_t kMaxSize = 16'777'213;  // largest prime below 2^24
+  static constexpr uint32_t kNoBackend = UINT32_MAX;
+
+  // Builds the table. Errors: size not prime or out of [2, kMaxSize], duplicate backend
+  // address, more backends than slots. An empty set, or all weights 0, gives a table whose
+  // every slot is kNoBackend.
+  static Result<MaglevTable> build(std::span<const MaglevBackend> backends,
+                                   uint32_t size = kDefaultSize);
+
+  uint32_t size() const { return uint32_t(entries_.size()); }
+  bool empty() const { return empty_; }
+  // Index into the backend span given to build(), or kNoBackend.
+  uint32_t lookup(uint64_t flow_hash) const noexcept {
+    return entries_[maglev_slot(flow_hash, size())];
+  }
+  std::span<const uint32_t> entries() const { return entries_; }
+
+ private:
+  std::vector<uint32_t> entries_;
+  bool empty_ = true;
+};
+
+}  // namespace steer::hashing
