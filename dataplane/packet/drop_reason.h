@@ -44,10 +44,7 @@ namespace steer::dataplane {
   X(IcmpUnsupported, "icmp_unsupported", "ICMP to a VIP that is neither echo nor an error")    \
   X(EchoDisabled, "echo_disabled", "echo request to a VIP that does not answer echo")         \
   X(NoBackend, "no_backend", "VIP has no backend with weight > 0 for a new flow")               \
-  X(NoHeadroom, "no_headroom", "buffer lacks headroom for the encapsulation headers")           \
-  X(TooBigNoDf, "too_big_no_df",                                                               \
-    "IPv4 without DF too large to encapsulate; answered with frag-needed anyway")              \
-  X(TtlExceeded, "ttl_exceeded", "packet arrived with TTL/hop limit <= 1")
+  X(NoHeadroom, "no_headroom", "buffer lacks headroom for the encapsulation or ICMP headers")
 
 enum class DropReason : uint8_t {
 #define STEER_X(e, name, help) e,

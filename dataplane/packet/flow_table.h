@@ -1,0 +1,269 @@
+// DOC: FlowTable — the per-lcore connection table: FlowKey → backend, with idle timeouts.
+//
+// A packet whose flow is in the table goes to the backend recorded for it, so a Maglev table
+// change does not move established connections. The table is set-associative: the flow hash
+// picks a bucket (hash bits 32..56) and a 24-bit signature (hash bits 8..31); a flow lives in
+// one of the kWays ways of its bucket. A full bucket reuses an idle-expired way first and
+// otherwise evicts its least recently used way (ms granularity; ties go to the lowest way).
+//
+// Layout (one bucket = one cache line, read first; keys in a parallel slot array, read only
+// on a signature match):
+//
+//   Bucket (64 B, alignas 64)                  Slot (64 B, alignas 64), index bucket·8 + way
+//   ┌─────────────────────────────────────┐    ┌──────────────────────────────────────────┐
+//   │ tag[8]       sig24 << 8 | class     │    │ FlowKey key (40 B)  uint32 value  pad    │
+//   │ last_seen[8] ms, wrapping uint32    │    └──────────────────────────────────────────┘
+//   └─────────────────────────────────────┘
+//
+// class is 1 TCP, 2 UDP, 3 any other protocol (ICMP echo, GRE, ESP, ...), and selects the
+// idle timeout; tag 0 marks an empty way (class is never 0). The class is a function of the
+// key, so it is part of the compared tag. The full 40-byte key is compared on every signature
+// match: two flows are never confused, whatever their hashes. Fixing the slot at bucket·8 +
+// way needs no slot index in the bucket, which buys 8 ways per line instead of 5.
+// A slot is padded to a full line so the key and value never straddle two lines: at 1 M
+// flows, 48-byte slots (half of them straddling) made hits slower than the 64-byte layout.
+// Measured (build-tables/bench/steer-bench, -O2, EPYC 2 vCPU, bursts of 32 with the next
+// bucket prefetched): see bench/flow_table_bench.cc for the figures and the command.
+//
+// Time: now_ms is a wrapping uint32 millisecond clock supplied by the caller; ages are
+// computed by unsigned subtraction, so the wrap every 49.7 days is harmless. An entry idle
+// for more than 2^32 ms would look young again; sweep() reclaims idle entries long before.
+// An entry idle for more than its timeout is expired: lookup() treats it as a miss and frees
+// it; insert() reuses its way first.
+//
+// Counters identity (after any sequence of calls):
+//   occupancy() == inserts − evictions − expirations − (successful erase() calls)
+//
+// Threading: one table per lcore, never shared. create() allocates (and touches every page,
+// so the hot path takes no page faults); nothing allocates afterwards. All other calls are
+// noexcept and must come from the owning thread.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "common/flow_key.h"
+#include "common/result.h"
+
+namespace steer::dataplane {
+
+struct FlowTableConfig {
+  uint32_t capacity = 0;                     // flows; rounded up (see FlowTable::create)
+  uint32_t tcp_idle_timeout_ms = 300'000;    // proto 6
+  uint32_t udp_idle_timeout_ms = 30'000;     // proto 17
+  uint32_t other_idle_timeout_ms = 30'000;   // every other protocol (ICMP echo, GRE, ...)
+};
+
+// Plain per-lcore counters, summed by the reader.
+struct FlowTableCounters {
+  uint64_t hits = 0;         // lookups that found a live flow
+  uint64_t misses = 0;       // lookups that found none (new flow, or its entry had expired)
+  uint64_t inserts = 0;      // new entries created (overwriting a live key is not counted)
+  uint64_t evictions = 0;    // live flows pushed out of a full bucket: non-zero means the table
+                             // is too small for the flow count (or a bucket is under attack)
+  uint64_t expirations = 0;  // entries freed because they were idle past their timeout
+};
+
+class FlowTable {
+ public:
+  static constexpr uint32_t kWays = 8;
+  // Largest capacity create() accepts: 2^28 flows is 16 GiB of slots.
+  static constexpr uint32_t kMaxCapacity = 1u << 28;
+  // Largest idle timeout create() accepts (~24.8 days), far from the 2^32 ms clock wrap.
+  static constexpr uint32_t kMaxIdleTimeoutMs = 0x7fff'ffffu;
+
+  // Allocates a table for at least config.capacity flows: the bucket count is
+  // ceil(capacity / kWays) rounded up to a power of two, so capacity() may exceed the request.
+  // Fails when capacity is 0 or above kMaxCapacity, when a timeout is above
+  // kMaxIdleTimeoutMs, or when memory cannot be allocated. Control path only.
+  static Result<FlowTable> create(const FlowTableConfig& config);
+
+  FlowTable(FlowTable&&) noexcept = default;
+  FlowTable& operator=(FlowTable&&) noexcept = default;
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+  ~FlowTable() = default;
+
+  // Hot path. True and `value` set when the flow is present and not idle-expired; a hit makes
+  // the entry the most recently used. An expired entry is freed and reported as a miss.
+  // `hash` is hashing::flow_hash over the same key; `now_ms` is the lcore's clock.
+  bool lookup(const FlowKey& key, uint64_t hash, uint32_t now_ms, uint32_t& value) noexcept;
+
+  // Hot path. Records key → value, or overwrites the value of a present key (refreshing it).
+  // In a full bucket it takes an expired way first, else evicts the least recently used.
+  // Never fails.
+  void insert(const FlowKey& key, uint64_t hash, uint32_t now_ms, uint32_t value) noexcept;
+
+  // Removes the key. True when it was in the table (live or expired but not yet reclaimed),
+  // false when absent.
+  bool erase(const FlowKey& key, uint64_t hash) noexcept;
+
+  // Hot path. Prefetches the bucket for `hash` (call for packet i+1 while handling packet i).
+  void prefetch(uint64_t hash) const noexcept {
+    __builtin_prefetch(&buckets_[bucket_index(hash)], 1, 3);
+  }
+
+  // Background reclaim, for idle moments of the poll loop: examines the next `max_buckets`
+  // buckets (round robin over the table) and frees their expired entries. Returns the number
+  // freed (each counted in expirations). Keeps occupancy() close to the live count and keeps
+  // idle entries from living long enough to alias across the clock wrap.
+  uint32_t sweep(uint32_t now_ms, uint32_t max_buckets) noexcept;
+
+  const FlowTableCounters& counters() const { return counters_; }
+  // Flows the table can hold: bucket count × kWays.
+  uint32_t capacity() const { return (mask_ + 1) * kWays; }
+  // Entries held, including expired entries not yet reclaimed by lookup/insert/sweep.
+  size_t occupancy() const { return occupancy_; }
+
+  // Off the hot path (stats, debug). Calls f(const FlowKey&, uint32_t value, uint32_t age_ms)
+  // for every entry that is live at now_ms. Must not be called concurrently with writes.
+  template <class F>
+  void for_each(uint32_t now_ms, F&& f) const {
+    for (uint32_t b = 0; b <= mask_; ++b) {
+      const Bucket& bk = buckets_[b];
+      for (uint32_t w = 0; w < kWays; ++w) {
+        if (bk.tag[w] == 0) continue;
+        const uint32_t age = now_ms - bk.last_seen[w];
+        if (age > timeout_[bk.tag[w] & kClassMask]) continue;
+        const Slot& s = slots_[b * kWays + w];
+        f(s.key, s.value, age);
+      }
+    }
+  }
+
+ private:
+  struct alignas(64) Bucket {
+    uint32_t tag[kWays];        // sig24 << 8 | class; 0 = empty
+    uint32_t last_seen[kWays];  // now_ms of the last insert or hit
+  };
+  static_assert(sizeof(Bucket) == 64);
+
+  struct alignas(64) Slot {
+    FlowKey key;
+    uint32_t value;
+  };
+  static_assert(sizeof(Slot) == 64);
+
+  static constexpr uint32_t kClassMask = 0xff;
+  static constexpr uint32_t kSigMask = 0xffff'ff00;
+  static constexpr uint32_t kClassTcp = 1;
+  static constexpr uint32_t kClassUdp = 2;
+  static constexpr uint32_t kClassOther = 3;
+
+  FlowTable() = default;
+
+  uint32_t bucket_index(uint64_t hash) const noexcept {
+    return static_cast<uint32_t>(hash >> 32) & mask_;
+  }
+  static uint32_t make_tag(uint64_t hash, uint8_t proto) noexcept {
+    const uint32_t cls = proto == 6 ? kClassTcp : proto == 17 ? kClassUdp : kClassOther;
+    return (static_cast<uint32_t>(hash) & kSigMask) | cls;
+  }
+  // Bit w set when tag[w] == tag.
+  static uint32_t match(const Bucket& b, uint32_t tag) noexcept {
+    uint32_t m = 0;
+    for (uint32_t w = 0; w < kWays; ++w) m |= uint32_t{b.tag[w] == tag} << w;
+    return m;
+  }
+  static bool same_key(const FlowKey& a, const FlowKey& b) noexcept {
+    uint64_t x[5], y[5];
+    std::memcpy(x, &a, sizeof x);
+    std::memcpy(y, &b, sizeof y);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+  }
+  bool expired(const Bucket& b, uint32_t way, uint32_t now_ms) const noexcept {
+    return now_ms - b.last_seen[way] > timeout_[b.tag[way] & kClassMask];
+  }
+
+  std::unique_ptr<Bucket[]> buckets_;
+  std::unique_ptr<Slot[]> slots_;
+  uint32_t mask_ = 0;            // bucket count − 1
+  uint32_t sweep_cursor_ = 0;    // next bucket sweep() examines
+  uint32_t timeout_[4] = {};     // by class; [0] unused
+  size_t occupancy_ = 0;
+  FlowTableCounters counters_;
+};
+
+// The hot-path bodies live here so the pipeline inlines them.
+
+inline bool FlowTable::lookup(const FlowKey& key, uint64_t hash, uint32_t now_ms,
+                              uint32_t& value) noexcept {
+  const uint32_t b = bucket_index(hash);
+  Bucket& bk = buckets_[b];
+  for (uint32_t m = match(bk, make_tag(hash, key.proto)); m != 0; m &= m - 1) {
+    const uint32_t w = static_cast<uint32_t>(std::countr_zero(m));
+    const Slot& s = slots_[b * kWays + w];
+    if (!same_key(s.key, key)) continue;
+    if (expired(bk, w, now_ms)) {
+      bk.tag[w] = 0;
+      --occupancy_;
+      ++counters_.expirations;
+      break;
+    }
+    bk.last_seen[w] = now_ms;
+    value = s.value;
+    ++counters_.hits;
+    return true;
+  }
+  ++counters_.misses;
+  return false;
+}
+
+inline void FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms,
+                              uint32_t value) noexcept {
+  const uint32_t b = bucket_index(hash);
+  Bucket& bk = buckets_[b];
+  const uint32_t tag = make_tag(hash, key.proto);
+  for (uint32_t m = match(bk, tag); m != 0; m &= m - 1) {
+    const uint32_t w = static_cast<uint32_t>(std::countr_zero(m));
+    Slot& s = slots_[b * kWays + w];
+    if (!same_key(s.key, key)) continue;
+    if (expired(bk, w, now_ms)) {
+      // The old flow ended; this is a new one that happens to reuse the tuple.
+      ++counters_.expirations;
+      ++counters_.inserts;
+    }
+    bk.last_seen[w] = now_ms;
+    s.value = value;
+    return;
+  }
+
+  uint32_t way;
+  if (const uint32_t empty = match(bk, 0); empty != 0) {
+    way = static_cast<uint32_t>(std::countr_zero(empty));
+    ++occupancy_;
+  } else {
+    // Full bucket: the first expired way, else the oldest (first among equals).
+    way = 0;
+    uint32_t oldest = 0;
+    bool reclaimed = false;
+    for (uint32_t w = 0; w < kWays; ++w) {
+      if (expired(bk, w, now_ms)) {
+        way = w;
+        reclaimed = true;
+        break;
+      }
+      const uint32_t age = now_ms - bk.last_seen[w];
+      if (age > oldest) {
+        oldest = age;
+        way = w;
+      }
+    }
+    if (reclaimed) {
+      ++counters_.expirations;
+    } else {
+      ++counters_.evictions;
+    }
+  }
+  bk.tag[way] = tag;
+  bk.last_seen[way] = now_ms;
+  Slot& s = slots_[b * kWays + way];
+  s.key = key;
+  s.value = value;
+  ++counters_.inserts;
+}
+
+}  // namespace steer::dataplane
