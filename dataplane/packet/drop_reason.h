@@ -44,7 +44,10 @@ namespace steer::dataplane {
   X(IcmpUnsupported, "icmp_unsupported", "ICMP to a VIP that is neither echo nor an error")    \
   X(EchoDisabled, "echo_disabled", "echo request to a VIP that does not answer echo")         \
   X(NoBackend, "no_backend", "VIP has no backend with weight > 0 for a new flow")               \
-  X(NoHeadroom, "no_headroom", "buffer lacks headroom for the encapsulation or ICMP headers")
+  X(NoHeadroom, "no_headroom", "buffer lacks headroom for the encapsulation or ICMP headers") \
+  X(TooBig, "too_big",                                                                         \
+    "ICMP error to a VIP flow too large to encapsulate within the egress MTU")                 \
+  X(Internal, "internal_error", "a stage disagreed with the parser about a frame: a bug")
 
 enum class DropReason : uint8_t {
 #define STEER_X(e, name, help) e,

@@ -87,7 +87,7 @@ Bytes from_hex(std::string_view hex) {
 
 PacketBuilder& PacketBuilder::eth(std::string_view src, std::string_view dst,
                                   std::optional<uint16_t> ethertype) {
-  Layer l{Kind::Eth, Bytes(14), ethertype, 0, {}, {}, {}};
+  Layer l{Kind::Eth, Bytes(14), ethertype, 0, {}, {}, {}, {}};
   Mac d = parse_mac(dst), s = parse_mac(src);
   std::memcpy(l.header.data(), d.data(), 6);
   std::memcpy(l.header.data() + 6, s.data(), 6);
@@ -96,14 +96,14 @@ PacketBuilder& PacketBuilder::eth(std::string_view src, std::string_view dst,
 }
 
 PacketBuilder& PacketBuilder::vlan(uint16_t tci, std::optional<uint16_t> ethertype) {
-  Layer l{Kind::Vlan, Bytes(4), ethertype, 0, {}, {}, {}};
+  Layer l{Kind::Vlan, Bytes(4), ethertype, 0, {}, {}, {}, {}};
   put16(l.header, 0, tci);
   layers_.push_back(std::move(l));
   return *this;
 }
 
 PacketBuilder& PacketBuilder::ipv4(std::string_view src, std::string_view dst, Ipv4Options o) {
-  Layer l{Kind::Ipv4, Bytes(20 + o.options.size()), std::nullopt, 0, o, {}, {}};
+  Layer l{Kind::Ipv4, Bytes(20 + o.options.size()), std::nullopt, 0, o, {}, {}, {}};
   auto s = parse_ip(src, false), d = parse_ip(dst, false);
   Bytes& h = l.header;
   h[1] = o.tos;
@@ -118,7 +118,7 @@ PacketBuilder& PacketBuilder::ipv4(std::string_view src, std::string_view dst, I
 }
 
 PacketBuilder& PacketBuilder::ipv6(std::string_view src, std::string_view dst, Ipv6Options o) {
-  Layer l{Kind::Ipv6, Bytes(40), std::nullopt, 0, {}, o, {}};
+  Layer l{Kind::Ipv6, Bytes(40), std::nullopt, 0, {}, o, {}, {}};
   auto s = parse_ip(src, true), d = parse_ip(dst, true);
   Bytes& h = l.header;
   uint32_t first = uint32_t(o.version.value_or(6)) << 28 | uint32_t(o.traffic_class) << 20 |
@@ -134,26 +134,26 @@ PacketBuilder& PacketBuilder::ipv6(std::string_view src, std::string_view dst, I
 static Bytes ext_bytes(uint8_t len8) { return Bytes((size_t(len8) + 1) * 8); }
 
 PacketBuilder& PacketBuilder::ipv6_hop_by_hop(uint8_t len8) {
-  Layer l{Kind::Ext, ext_bytes(len8), std::nullopt, 0, {}, {}, {}};
+  Layer l{Kind::Ext, ext_bytes(len8), std::nullopt, 0, {}, {}, {}, {}};
   l.header[1] = len8;
   layers_.push_back(std::move(l));
   return *this;
 }
 PacketBuilder& PacketBuilder::ipv6_dest_options(uint8_t len8) {
-  Layer l{Kind::Ext, ext_bytes(len8), std::nullopt, 60, {}, {}, {}};
+  Layer l{Kind::Ext, ext_bytes(len8), std::nullopt, 60, {}, {}, {}, {}};
   l.header[1] = len8;
   layers_.push_back(std::move(l));
   return *this;
 }
 PacketBuilder& PacketBuilder::ipv6_routing(uint8_t len8) {
-  Layer l{Kind::Ext, ext_bytes(len8), std::nullopt, 43, {}, {}, {}};
+  Layer l{Kind::Ext, ext_bytes(len8), std::nullopt, 43, {}, {}, {}, {}};
   l.header[1] = len8;
   l.header[2] = 4;  // segment routing type; segments left 0, so nothing to process
   layers_.push_back(std::move(l));
   return *this;
 }
 PacketBuilder& PacketBuilder::ipv6_fragment(uint16_t offset8, bool more, uint32_t id) {
-  Layer l{Kind::Ext, Bytes(8), std::nullopt, 44, {}, {}, {}};
+  Layer l{Kind::Ext, Bytes(8), std::nullopt, 44, {}, {}, {}, {}};
   put16(l.header, 2, uint16_t(offset8 << 3 | (more ? 1 : 0)));
   put32(l.header, 4, id);
   layers_.push_back(std::move(l));
@@ -161,7 +161,7 @@ PacketBuilder& PacketBuilder::ipv6_fragment(uint16_t offset8, bool more, uint32_
 }
 
 PacketBuilder& PacketBuilder::tcp(uint16_t sport, uint16_t dport, TcpOptions o) {
-  Layer l{Kind::Tcp, Bytes(20), std::nullopt, 0, {}, {}, o};
+  Layer l{Kind::Tcp, Bytes(20), std::nullopt, 0, {}, {}, o, {}};
   Bytes& h = l.header;
   put16(h, 0, sport);
   put16(h, 2, dport);
@@ -174,8 +174,10 @@ PacketBuilder& PacketBuilder::tcp(uint16_t sport, uint16_t dport, TcpOptions o) 
   return *this;
 }
 
-PacketBuilder& PacketBuilder::udp(uint16_t sport, uint16_t dport, std::optional<uint16_t> length) {
-  Layer l{Kind::Udp, Bytes(8), length, 0, {}, {}, {}};
+PacketBuilder& PacketBuilder::udp(uint16_t sport, uint16_t dport, std::optional<uint16_t> length,
+                                  std::optional<uint16_t> checksum) {
+  Layer l{Kind::Udp, Bytes(8), length, 0, {}, {}, {}, {}};
+  l.forced_checksum = checksum;
   put16(l.header, 0, sport);
   put16(l.header, 2, dport);
   layers_.push_back(std::move(l));
@@ -183,7 +185,7 @@ PacketBuilder& PacketBuilder::udp(uint16_t sport, uint16_t dport, std::optional<
 }
 
 PacketBuilder& PacketBuilder::icmp(uint8_t type, uint8_t code, uint32_t rest) {
-  Layer l{Kind::Icmp, Bytes(8), std::nullopt, 0, {}, {}, {}};
+  Layer l{Kind::Icmp, Bytes(8), std::nullopt, 0, {}, {}, {}, {}};
   l.header[0] = type;
   l.header[1] = code;
   put32(l.header, 4, rest);
@@ -192,7 +194,7 @@ PacketBuilder& PacketBuilder::icmp(uint8_t type, uint8_t code, uint32_t rest) {
 }
 
 PacketBuilder& PacketBuilder::icmpv6(uint8_t type, uint8_t code, uint32_t rest) {
-  Layer l{Kind::Icmpv6, Bytes(8), std::nullopt, 0, {}, {}, {}};
+  Layer l{Kind::Icmpv6, Bytes(8), std::nullopt, 0, {}, {}, {}, {}};
   l.header[0] = type;
   l.header[1] = code;
   put32(l.header, 4, rest);
@@ -201,7 +203,7 @@ PacketBuilder& PacketBuilder::icmpv6(uint8_t type, uint8_t code, uint32_t rest) 
 }
 
 PacketBuilder& PacketBuilder::payload(const Bytes& bytes) {
-  layers_.push_back(Layer{Kind::Raw, bytes, std::nullopt, 0, {}, {}, {}});
+  layers_.push_back(Layer{Kind::Raw, bytes, std::nullopt, 0, {}, {}, {}, {}});
   return *this;
 }
 
@@ -303,6 +305,7 @@ Bytes PacketBuilder::build() const {
     uint16_t c = fold(sum16(&out[o], len, acc));
     if (l.kind == Kind::Udp && c == 0) c = 0xffff;
     if (l.kind == Kind::Tcp && l.tcp.checksum) c = *l.tcp.checksum;
+    if (l.kind == Kind::Udp && l.forced_checksum) c = *l.forced_checksum;
     put16(out, o + csum_at, c);
   }
   return out;

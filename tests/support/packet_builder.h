@@ -78,7 +78,9 @@ class PacketBuilder {
   PacketBuilder& ipv6_routing(uint8_t len8 = 0);
   PacketBuilder& ipv6_fragment(uint16_t offset8, bool more, uint32_t id);
   PacketBuilder& tcp(uint16_t sport, uint16_t dport, TcpOptions o = {});
-  PacketBuilder& udp(uint16_t sport, uint16_t dport, std::optional<uint16_t> length = {});
+  // `checksum` forces the UDP checksum (e.g. 0 for "none", as GUE over IPv4 sends).
+  PacketBuilder& udp(uint16_t sport, uint16_t dport, std::optional<uint16_t> length = {},
+                     std::optional<uint16_t> checksum = {});
   // ICMP / ICMPv6; `rest` is the 4 bytes after the checksum (id/seq, MTU, unused).
   PacketBuilder& icmp(uint8_t type, uint8_t code, uint32_t rest = 0);
   PacketBuilder& icmpv6(uint8_t type, uint8_t code, uint32_t rest = 0);
@@ -97,6 +99,7 @@ class PacketBuilder {
     Ipv4Options v4;
     Ipv6Options v6;
     TcpOptions tcp;
+    std::optional<uint16_t> forced_checksum;  // UDP
   };
   std::vector<Layer> layers_;
 };

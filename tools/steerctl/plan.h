@@ -132,7 +132,7 @@ struct PlanReport {
   uint32_t moved_slots = 0;
   double moved_fraction = 0;
   double optimal_fraction = 0;
-  std::optional<double> moved_to_optimal;  // nullopt when optimal_fraction is 0
+  std::optional<double> moved_to_optimal;   // nullopt when optimal_fraction is 0
   std::optional<std::string> size_warning;  // maglev_size_warning for the larger active set
   std::vector<std::string> notes;           // one line each, for the operator
 };
@@ -146,7 +146,14 @@ Result<PlanReport> plan(const Pool& before, const Pool& after,
 // Human-readable report: an aligned table sorted by address, then summary lines. Ends in '\n'.
 std::string format_plan_table(const PlanReport& report);
 
-// The same content as one JSON object with stable snake_case keys. Ends in '\n'.
+// The same content as one JSON object with stable snake_case keys. Ends in '\n'. Keys:
+//   table_size, backends_before, backends_after, total_weight_before, total_weight_after,
+//   backends: [{address, state, weight_before, weight_after (null when not in that pool),
+//               slots_before, slots_after, share_before_percent, share_after_percent,
+//               share_delta_percent, target_share_before_percent, target_share_after_percent}],
+//   unowned_slots_before, unowned_slots_after, moved_slots, moved_percent, optimal_percent,
+//   moved_to_optimal (null when optimal is 0), size_warning (string or null), notes: [string].
+// Percentages have 4 decimals.
 std::string format_plan_json(const PlanReport& report);
 
 // `text` as a JSON string literal, quotes included, with `"`, `\` and control characters escaped.
