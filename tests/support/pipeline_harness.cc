@@ -16,7 +16,7 @@ using dataplane::VipSpec;
 Frame::Frame(const Bytes& bytes) : storage_(new uint8_t[kTestBufSize]) {
   if (bytes.size() + kTestHeadroom > kTestBufSize) std::abort();
   std::memset(storage_.get(), 0xee, kTestBufSize);
-  std::memcpy(storage_.get() + kTestHeadroom, bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(storage_.get() + kTestHeadroom, bytes.data(), bytes.size());
   buf_.data = storage_.get() + kTestHeadroom;
   buf_.len = uint32_t(bytes.size());
   buf_.headroom = kTestHeadroom;
