@@ -3,7 +3,7 @@
 //
 // One call handles up to kMaxBurst frames in two passes: the first parses and classifies
 // every frame, computes its flow hash and prefetches its flow-table bucket; the second looks
-// the flows up and rewrites the frames. Each frame gets a Verdict:
+// the flows up and rewrites the frames. The passes let the memory accesses of a burst overlap. Each frame gets a Verdict:
 //   Forward — rewritten in place into the encapsulated frame for its backend (send on egress);
 //   Reply   — rewritten into an ICMP reply to its sender (echo reply, frag-needed / packet too
 //             big): send back out of the port it came from;

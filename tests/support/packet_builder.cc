@@ -112,7 +112,7 @@ PacketBuilder& PacketBuilder::ipv4(std::string_view src, std::string_view dst, I
   h[8] = o.ttl;
   std::memcpy(&h[12], s.data(), 4);
   std::memcpy(&h[16], d.data(), 4);
-  std::memcpy(&h[20], o.options.data(), o.options.size());
+  if (!o.options.empty()) std::memcpy(&h[20], o.options.data(), o.options.size());
   layers_.push_back(std::move(l));
   return *this;
 }
