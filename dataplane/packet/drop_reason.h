@@ -32,6 +32,7 @@ namespace steer::dataplane {
   X(Ipv6ExtChainTooLong, "ipv6_ext_chain_too_long",                                            \
     "IPv6 extension-header chain longer than the walk bound")                                  \
   X(BadIpv6Fragment, "bad_ipv6_fragment", "IPv6 fragment header with impossible values")       \
+  X(BadIpv6ExtHeader, "bad_ipv6_ext_header", "IPv6 hop-by-hop header not first in the chain")  \
   /* L4 */                                                                                     \
   X(TruncatedL4, "truncated_l4", "TCP/UDP header cut short in a first (or unfragmented) packet") \
   X(BadTcpDataOffset, "bad_tcp_data_offset", "TCP data offset below 5 or past the packet")     \
