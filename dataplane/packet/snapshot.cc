@@ -1,7 +1,7 @@
 #include "dataplane/packet/snapshot.h"
 
 #include <algorithm>
-#include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -27,9 +27,19 @@ std::string describe_vip(const VipSpec& v) {
 
 }  // namespace
 
-Result<std::shared_ptr<const Snapshot>> Snapshot::build(const StateSpec& spec,
+Result<std::shared_ptr<const Snapshot>> Snapshot::build(const StateSpec& unsorted,
                                                         const Snapshot* previous,
                                                         uint64_t generation) {
+  // VIPs in canonical order (address, protocol, port), so that the snapshot — VIP indices,
+  // the fragment VIP of an address (the lowest port) — does not depend on the order of the
+  // configuration.
+  StateSpec spec;
+  spec.egress = unsorted.egress;
+  spec.flow_hash_seed = unsorted.flow_hash_seed;
+  spec.vips = unsorted.vips;
+  std::stable_sort(spec.vips.begin(), spec.vips.end(), [](const VipSpec& a, const VipSpec& b) {
+    return std::tie(a.address, a.proto, a.port) < std::tie(b.address, b.proto, b.port);
+  });
   const EgressSpec& eg = spec.egress;
   if (spec.vips.size() > kMaxVips) {
     return fail(fmt::format("{} VIPs configured; the dataplane holds at most {}", spec.vips.size(),

@@ -97,7 +97,8 @@ struct SnapshotVip {
 
 class Snapshot {
  public:
-  // Validates `spec` and builds a snapshot. `previous` (may be null) is the snapshot in use:
+  // Validates `spec` and builds a snapshot. VIP indices follow the canonical order of
+  // (address, protocol, port), not the order of spec.vips. `previous` (may be null) is the snapshot in use:
   // handles and VIP ids carry over from it. Errors name the VIP/backend at fault: bad protocol,
   // duplicate VIP or backend, non-prime table size, backend family without a configured outer
   // source of that family, MTU too small for an IPv6 VIP's encapsulation (IPv6 needs 1280

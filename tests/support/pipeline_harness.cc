@@ -60,12 +60,12 @@ StateSpec lab_state() {
                        {{ip("203.0.113.1"), 1}, {ip("203.0.113.2"), 1}, {ip("203.0.113.3"), 1}}));
   s.vips.push_back(
       vip("192.0.2.10", 17, 0, EncapType::Gue, {{ip("203.0.113.4"), 1}, {ip("203.0.113.5"), 1}}));
-  s.vips.push_back(vip("2001:db8::10", 6, 443, EncapType::Ipip,
-                       {{ip("2001:db8:b::1"), 1}, {ip("2001:db8:b::2"), 1}}));
   s.vips.push_back(vip("192.0.2.20", 6, 80, EncapType::Ipip, {{ip("2001:db8:b::3"), 1}}));
   s.vips.back().answer_echo = false;
-  s.vips.push_back(vip("2001:db8::20", 17, 53, EncapType::Gue, {{ip("2001:db8:b::4"), 1}}));
   s.vips.push_back(vip("192.0.2.30", 6, 80, EncapType::Ipip, {{ip("203.0.113.9"), 0}}));
+  s.vips.push_back(vip("2001:db8::10", 6, 443, EncapType::Ipip,
+                       {{ip("2001:db8:b::1"), 1}, {ip("2001:db8:b::2"), 1}}));
+  s.vips.push_back(vip("2001:db8::20", 17, 53, EncapType::Gue, {{ip("2001:db8:b::4"), 1}}));
   return s;
 }
 

@@ -34,13 +34,14 @@ class Frame {
   dataplane::PacketBuf buf_;
 };
 
-// The shared reference state (see the DOC above for addresses):
+// The shared reference state (see the DOC above for addresses), listed in the snapshot's
+// canonical VIP order, so the index shown is the snapshot's VIP index:
 //   vip 0  192.0.2.10:80/tcp      IPIP     203.0.113.1, .2, .3 (weight 1)
 //   vip 1  192.0.2.10:*/udp       GUE      203.0.113.4, .5
-//   vip 2  [2001:db8::10]:443/tcp IPIP     2001:db8:b::1, ::2
-//   vip 3  192.0.2.20:80/tcp      IPIP     2001:db8:b::3 (IPv4 in IPv6); echo not answered
-//   vip 4  [2001:db8::20]:53/udp  GUE      2001:db8:b::4 (GUE over IPv6)
-//   vip 5  192.0.2.30:80/tcp      IPIP     203.0.113.9 weight 0 (no backend for new flows)
+//   vip 2  192.0.2.20:80/tcp      IPIP     2001:db8:b::3 (IPv4 in IPv6); echo not answered
+//   vip 3  192.0.2.30:80/tcp      IPIP     203.0.113.9 weight 0 (no backend for new flows)
+//   vip 4  [2001:db8::10]:443/tcp IPIP     2001:db8:b::1, ::2
+//   vip 5  [2001:db8::20]:53/udp  GUE      2001:db8:b::4 (GUE over IPv6)
 // Egress: LB MAC 02:00:00:00:00:10 → router 02:00:00:00:00:fe, MTU 1500, outer sources
 // 198.18.0.0 (8 hash bits) and 2001:db8:5::/112 (16 hash bits).
 dataplane::StateSpec lab_state();
