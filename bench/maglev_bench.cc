@@ -5,12 +5,12 @@
 //   max_over_mean — max over backends of slots / (M · weight share); 1.0 is perfect balance;
 //   moved_pct     — % of slots whose owner changed when part of the pool was removed;
 //   optimal_pct   — % of slots that had to move (those owned by the removed backends).
-#include <benchmark/benchmark.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "common/flow_key.h"
 #include "common/ip_address.h"
@@ -83,6 +83,27 @@ BENCHMARK(BM_MaglevBuildWeighted)
     ->ArgsProduct({{100, 1000}, {65537, 655373}})
     ->Unit(benchmark::kMicrosecond);
 
+// One heavy backend (weight 1000) among light ones (weight 1): few turns per round.
+void BM_MaglevBuildSkewed(benchmark::State& state) {
+  auto backends = make_backends(size_t(state.range(0)), false);
+  backends[0].weight = 1000;
+  const auto size = uint32_t(state.range(1));
+  for (auto _ : state) {
+    auto table = MaglevTable::build(backends, size);
+    benchmark::DoNotOptimize(table);
+  }
+  state.counters["max_over_mean"] =
+      benchmark::Counter(max_over_mean(build_or_die(backends, size), backends));
+}
+BENCHMARK(BM_MaglevBuildSkewed)->Args({1000, 65537})->Unit(benchmark::kMicrosecond);
+
+void BM_MaglevFingerprint(benchmark::State& state) {
+  const auto backends = make_backends(1000, false);
+  const MaglevTable table = build_or_die(backends, uint32_t(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(maglev_fingerprint(table, backends));
+}
+BENCHMARK(BM_MaglevFingerprint)->Arg(65537)->Unit(benchmark::kMicrosecond);
+
 // Removes pct % of the pool (chosen at random, fixed seeds, averaged over kTrials draws) and
 // rebuilds; the timed part is the rebuild.
 void disruption(benchmark::State& state, bool weighted) {
@@ -129,9 +150,7 @@ void disruption(benchmark::State& state, bool weighted) {
 }
 
 void BM_MaglevDisruption(benchmark::State& state) { disruption(state, false); }
-BENCHMARK(BM_MaglevDisruption)
-    ->ArgsProduct({{1000}, {1, 5, 10}})
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaglevDisruption)->ArgsProduct({{1000}, {1, 5, 10}})->Unit(benchmark::kMicrosecond);
 
 void BM_MaglevDisruptionWeighted(benchmark::State& state) { disruption(state, true); }
 BENCHMARK(BM_MaglevDisruptionWeighted)
@@ -143,16 +162,17 @@ std::vector<FlowKey> make_keys(size_t n, bool v6) {
   std::mt19937_64 rng(7);
   std::vector<FlowKey> keys;
   keys.reserve(n);
-  const IpAddress vip = v6 ? *IpAddress::parse("2001:db8::80") : IpAddress::from_v4_host(0xc6336450);
+  const IpAddress vip =
+      v6 ? *IpAddress::parse("2001:db8::80") : IpAddress::from_v4_host(0xc6336450);
   for (size_t i = 0; i < n; ++i) {
     IpAddress::Bytes b{};
     const uint64_t r = rng();
     if (v6) {
       b = {0x20, 0x01, 0x0d, 0xb8};
-      for (int j = 0; j < 8; ++j) b[size_t(8 + j)] = uint8_t(r >> (8 * j));
+      for (size_t j = 0; j < 8; ++j) b[8 + j] = uint8_t(r >> (8 * j));
     } else {
       b[10] = b[11] = 0xff;
-      for (int j = 0; j < 4; ++j) b[size_t(12 + j)] = uint8_t(r >> (8 * j));
+      for (size_t j = 0; j < 4; ++j) b[12 + j] = uint8_t(r >> (8 * j));
     }
     keys.push_back(FlowKey::make(IpAddress::from_bytes(b), vip, uint16_t(r >> 32), 443, 6));
   }
