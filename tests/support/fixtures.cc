@@ -75,13 +75,13 @@ std::vector<PacketFixture> make() {
   {  // IPv4 TCP SYN → IPIP
     Bytes in = PacketBuilder().eth().ipv4(kClient, kVip).tcp(40000, 80).build();
     fwd("ipv4_tcp_syn_ipip", "IPv4 TCP SYN to 192.0.2.10:80 is IPIP-encapsulated to its backend",
-        in, over_v4(slice(in, 14, in.size() - 14), "203.0.113.1", hash5(kClient, kVip, 40000, 80, 6), false, 0, true));
+        in, over_v4(slice(in, 14, in.size() - 14), "203.0.113.2", hash5(kClient, kVip, 40000, 80, 6), false, 0, true));
   }
   {  // VLAN-tagged in, untagged out; DSCP/ECN copied
     Ipv4Options o{.tos = 0xb9};
     Bytes in = PacketBuilder().eth().vlan(100).ipv4(kClient, kVip, o).tcp(40001, 80).payload(30).build();
     fwd("ipv4_tcp_vlan_dscp", "802.1Q-tagged packet with DSCP 46/ECN 1: tag removed, TOS copied to the outer header",
-        in, over_v4(slice(in, 18, in.size() - 18), "203.0.113.3", hash5(kClient, kVip, 40001, 80, 6), false, 0xb9, true));
+        in, over_v4(slice(in, 18, in.size() - 18), "203.0.113.2", hash5(kClient, kVip, 40001, 80, 6), false, 0xb9, true));
   }
   {  // Ethernet padding stripped; no DF copied
     Ipv4Options o{.df = false};
@@ -89,13 +89,13 @@ std::vector<PacketFixture> make() {
     const size_t ip_len = in.size() - 14;
     in.resize(60, 0);
     fwd("ipv4_udp_padded_gue", "minimum-size frame with Ethernet padding to the all-ports UDP VIP: padding dropped, GUE, DF=0 copied",
-        in, over_v4(slice(in, 14, ip_len), "203.0.113.5", hash5(kClient, kVip, 5353, 9999, 17), true, 0, false));
+        in, over_v4(slice(in, 14, ip_len), "203.0.113.4", hash5(kClient, kVip, 5353, 9999, 17), true, 0, false));
   }
   {  // IPv6 → IP6IP6
     Ipv6Options o{.traffic_class = 0x28, .flow_label = 0x12345};
     Bytes in = PacketBuilder().eth().ipv6(kClient6, kVip6, o).tcp(40000, 443).payload(10).build();
     fwd("ipv6_tcp_ip6ip6", "IPv6 TCP to [2001:db8::10]:443 is IP6IP6-encapsulated; traffic class copied",
-        in, over_v6(slice(in, 14, in.size() - 14), "2001:db8:b::1", hash5(kClient6, kVip6, 40000, 443, 6), false, 0x28));
+        in, over_v6(slice(in, 14, in.size() - 14), "2001:db8:b::2", hash5(kClient6, kVip6, 40000, 443, 6), false, 0x28));
   }
   {  // IPv4 VIP, IPv6 backend
     Bytes in = PacketBuilder().eth().ipv4(kClient, "192.0.2.20").tcp(40000, 80).build();
@@ -114,21 +114,21 @@ std::vector<PacketFixture> make() {
     Bytes f2 = PacketBuilder().eth().ipv4(kClient, kVip, later).payload(9).build();
     const uint64_t h = hash3(kClient, kVip, 17);
     fwd("ipv4_first_fragment", "first fragment of a UDP datagram: steered by the 3-tuple",
-        f1, over_v4(slice(f1, 14, f1.size() - 14), "203.0.113.5", h, true, 0, false));
+        f1, over_v4(slice(f1, 14, f1.size() - 14), "203.0.113.4", h, true, 0, false));
     fwd("ipv4_later_fragment", "later fragment (no ports) of the same datagram: same backend",
-        f2, over_v4(slice(f2, 14, f2.size() - 14), "203.0.113.5", h, true, 0, false));
+        f2, over_v4(slice(f2, 14, f2.size() - 14), "203.0.113.4", h, true, 0, false));
   }
   {  // ICMP error about a VIP flow → the flow's backend (no flow entry: Maglev by the swapped tuple)
     Bytes quoted = PacketBuilder().ipv4(kVip, kClient).tcp(80, 40000).payload(8).build();
     Bytes in = PacketBuilder().eth().ipv4("198.51.100.254", kVip).icmp(3, 4, 1400).payload(quoted).build();
     fwd("icmp_frag_needed_to_flow", "ICMP frag-needed about the reply of flow 198.51.100.7:40000 → VIP:80 reaches that flow's backend",
-        in, over_v4(slice(in, 14, in.size() - 14), "203.0.113.1", hash5(kClient, kVip, 40000, 80, 6), false, 0, true));
+        in, over_v4(slice(in, 14, in.size() - 14), "203.0.113.2", hash5(kClient, kVip, 40000, 80, 6), false, 0, true));
   }
   {
     Bytes quoted = PacketBuilder().ipv6(kVip6, kClient6).tcp(443, 40000).payload(8).build();
     Bytes in = PacketBuilder().eth().ipv6("2001:db8:c::fe", kVip6).icmpv6(2, 0, 1400).payload(quoted).build();
     fwd("icmpv6_ptb_to_flow", "ICMPv6 packet too big about a VIP flow reaches that flow's backend",
-        in, over_v6(slice(in, 14, in.size() - 14), "2001:db8:b::1", hash5(kClient6, kVip6, 40000, 443, 6), false, 0));
+        in, over_v6(slice(in, 14, in.size() - 14), "2001:db8:b::2", hash5(kClient6, kVip6, 40000, 443, 6), false, 0));
   }
   {  // Too big: frag-needed back to the client
     Bytes in = PacketBuilder().eth().ipv4(kClient, kVip).tcp(40000, 80, {.flags = 0x10}).payload(1460).build();
