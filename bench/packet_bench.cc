@@ -8,12 +8,12 @@
 // subtracted. Flows are visited in a random order so the flow table is not walked in cache
 // order. Targets: ≤ 50 ns/packet for IPv4 TCP hits with 64 k flows, ≤ 120 ns/packet for
 // misses with 1 M flows (see docs/packet-core.md for the measured figures).
-#include <benchmark/benchmark.h>
-
 #include <cstring>
 #include <memory>
 #include <random>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "dataplane/packet/pipeline.h"
 #include "tests/support/packet_builder.h"
@@ -37,8 +37,8 @@ std::shared_ptr<const Snapshot> bench_snapshot() {
   for (int v = 0; v < 2; ++v) {
     s.vips[v].backends.clear();
     for (int i = 0; i < 100; ++i) {
-      const std::string a = v == 0 ? fmt::format("203.0.113.{}", i + 1)
-                                   : fmt::format("2001:db8:b::{:x}", i + 1);
+      const std::string a =
+          v == 0 ? fmt::format("203.0.113.{}", i + 1) : fmt::format("2001:db8:b::{:x}", i + 1);
       s.vips[v].backends.push_back({*IpAddress::parse(a), 1});
     }
   }
@@ -50,8 +50,18 @@ class FlowFrames {
  public:
   explicit FlowFrames(bool v6)
       : v6_(v6),
-        template_(v6 ? PacketBuilder().eth().ipv6("2001:db8:c::", "2001:db8::10").tcp(0, 443, {.flags = 0x10}).payload(6).build()
-                     : PacketBuilder().eth().ipv4("198.18.0.0", "192.0.2.10").tcp(0, 80, {.flags = 0x10}).payload(6).build()),
+        template_(v6 ? PacketBuilder()
+                           .eth()
+                           .ipv6("2001:db8:c::", "2001:db8::10")
+                           .tcp(0, 443, {.flags = 0x10})
+                           .payload(6)
+                           .build()
+                     : PacketBuilder()
+                           .eth()
+                           .ipv4("198.18.0.0", "192.0.2.10")
+                           .tcp(0, 80, {.flags = 0x10})
+                           .payload(6)
+                           .build()),
         storage_(kBurst * kBufSize) {}
 
   // Rewrites burst slot `slot` as a packet of flow `flow`.
@@ -86,8 +96,8 @@ std::vector<uint32_t> shuffled(uint32_t n, uint32_t seed) {
 
 void report(benchmark::State& state, uint64_t packets) {
   state.SetItemsProcessed(int64_t(packets));
-  state.counters["ns_per_pkt"] =
-      benchmark::Counter(double(packets), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_pkt"] = benchmark::Counter(
+      double(packets), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 // Established flows: every packet hits the flow table. The table is sized 4× the flow count
@@ -169,7 +179,12 @@ void BM_FrameRefill(benchmark::State& state) {
   report(state, packets);
 }
 
-BENCHMARK(BM_PipelineHit<false>)->Name("BM_PipelineHitV4")->Arg(4096)->Arg(16384)->Arg(65536)->Arg(1 << 20);
+BENCHMARK(BM_PipelineHit<false>)
+    ->Name("BM_PipelineHitV4")
+    ->Arg(4096)
+    ->Arg(16384)
+    ->Arg(65536)
+    ->Arg(1 << 20);
 BENCHMARK(BM_PipelineHit<true>)->Name("BM_PipelineHitV6")->Arg(65536)->Arg(1 << 20);
 BENCHMARK(BM_PipelineMiss<false>)->Name("BM_PipelineMissV4")->Arg(65536)->Arg(1 << 20);
 BENCHMARK(BM_PipelineMiss<true>)->Name("BM_PipelineMissV6")->Arg(65536)->Arg(1 << 20);

@@ -12,42 +12,41 @@
 namespace steer::dataplane {
 
 // X(Enum, "metric_name", "help: what a non-zero value means")
-#define STEER_DROP_REASONS(X)                                                                  \
-  /* L2 */                                                                                     \
-  X(TruncatedEthernet, "truncated_ethernet", "frame shorter than an Ethernet header")          \
-  X(TruncatedVlan, "truncated_vlan", "802.1Q tag cut short")                                   \
-  X(StackedVlan, "stacked_vlan", "more than one VLAN tag (QinQ is not supported)")             \
-  /* IPv4 */                                                                                   \
-  X(TruncatedIpv4, "truncated_ipv4", "IPv4 header cut short")                                  \
-  X(BadIpv4Version, "bad_ipv4_version", "EtherType IPv4 but version field is not 4")           \
-  X(BadIpv4Ihl, "bad_ipv4_ihl", "IPv4 IHL below 5 or past the end of the frame")               \
-  X(BadIpv4TotalLength, "bad_ipv4_total_length",                                               \
-    "IPv4 total length shorter than the header or longer than the frame")                      \
-  X(BadIpv4Fragment, "bad_ipv4_fragment", "IPv4 fragment with an impossible offset/length")    \
-  /* IPv6 */                                                                                   \
-  X(TruncatedIpv6, "truncated_ipv6", "IPv6 header cut short")                                  \
-  X(BadIpv6Version, "bad_ipv6_version", "EtherType IPv6 but version field is not 6")           \
-  X(BadIpv6PayloadLength, "bad_ipv6_payload_length", "IPv6 payload length past the frame")     \
-  X(TruncatedIpv6ExtHeader, "truncated_ipv6_ext_header", "IPv6 extension header cut short")    \
-  X(Ipv6ExtChainTooLong, "ipv6_ext_chain_too_long",                                            \
-    "IPv6 extension-header chain longer than the walk bound")                                  \
-  X(BadIpv6Fragment, "bad_ipv6_fragment", "IPv6 fragment header with impossible values")       \
-  X(BadIpv6ExtHeader, "bad_ipv6_ext_header", "IPv6 hop-by-hop header not first in the chain")  \
-  /* L4 */                                                                                     \
-  X(TruncatedL4, "truncated_l4", "TCP/UDP header cut short in a first (or unfragmented) packet") \
-  X(BadTcpDataOffset, "bad_tcp_data_offset", "TCP data offset below 5 or past the packet")     \
-  X(TruncatedIcmp, "truncated_icmp", "ICMP/ICMPv6 header cut short")                           \
-  X(TruncatedIcmpInner, "truncated_icmp_inner",                                                \
-    "ICMP error to a VIP whose embedded packet is too short to find the flow")                 \
-  /* classification and forwarding */                                                          \
-  X(IcmpErrorNoFlow, "icmp_error_no_flow",                                                     \
-    "ICMP error to a VIP whose embedded packet is not from that VIP's service")               \
-  X(IcmpUnsupported, "icmp_unsupported", "ICMP to a VIP that is neither echo nor an error")    \
-  X(EchoDisabled, "echo_disabled", "echo request to a VIP that does not answer echo")         \
-  X(NoBackend, "no_backend", "VIP has no backend with weight > 0 for a new flow")               \
-  X(NoHeadroom, "no_headroom", "buffer lacks headroom for the encapsulation or ICMP headers") \
-  X(TooBig, "too_big",                                                                         \
-    "ICMP error to a VIP flow too large to encapsulate within the egress MTU")                 \
+#define STEER_DROP_REASONS(X)                                                                     \
+  /* L2 */                                                                                        \
+  X(TruncatedEthernet, "truncated_ethernet", "frame shorter than an Ethernet header")             \
+  X(TruncatedVlan, "truncated_vlan", "802.1Q tag cut short")                                      \
+  X(StackedVlan, "stacked_vlan", "more than one VLAN tag (QinQ is not supported)")                \
+  /* IPv4 */                                                                                      \
+  X(TruncatedIpv4, "truncated_ipv4", "IPv4 header cut short")                                     \
+  X(BadIpv4Version, "bad_ipv4_version", "EtherType IPv4 but version field is not 4")              \
+  X(BadIpv4Ihl, "bad_ipv4_ihl", "IPv4 IHL below 5 or past the end of the frame")                  \
+  X(BadIpv4TotalLength, "bad_ipv4_total_length",                                                  \
+    "IPv4 total length shorter than the header or longer than the frame")                         \
+  X(BadIpv4Fragment, "bad_ipv4_fragment", "IPv4 fragment with an impossible offset/length")       \
+  /* IPv6 */                                                                                      \
+  X(TruncatedIpv6, "truncated_ipv6", "IPv6 header cut short")                                     \
+  X(BadIpv6Version, "bad_ipv6_version", "EtherType IPv6 but version field is not 6")              \
+  X(BadIpv6PayloadLength, "bad_ipv6_payload_length", "IPv6 payload length past the frame")        \
+  X(TruncatedIpv6ExtHeader, "truncated_ipv6_ext_header", "IPv6 extension header cut short")       \
+  X(Ipv6ExtChainTooLong, "ipv6_ext_chain_too_long",                                               \
+    "IPv6 extension-header chain longer than the walk bound")                                     \
+  X(BadIpv6Fragment, "bad_ipv6_fragment", "IPv6 fragment header with impossible values")          \
+  X(BadIpv6ExtHeader, "bad_ipv6_ext_header", "IPv6 hop-by-hop header not first in the chain")     \
+  /* L4 */                                                                                        \
+  X(TruncatedL4, "truncated_l4", "TCP/UDP header cut short in a first (or unfragmented) packet")  \
+  X(BadTcpDataOffset, "bad_tcp_data_offset", "TCP data offset below 5 or past the packet")        \
+  X(TruncatedIcmp, "truncated_icmp", "ICMP/ICMPv6 header cut short")                              \
+  X(TruncatedIcmpInner, "truncated_icmp_inner",                                                   \
+    "ICMP error to a VIP whose embedded packet is too short to find the flow")                    \
+  /* classification and forwarding */                                                             \
+  X(IcmpErrorNoFlow, "icmp_error_no_flow",                                                        \
+    "ICMP error to a VIP whose embedded packet is not from that VIP's service")                   \
+  X(IcmpUnsupported, "icmp_unsupported", "ICMP to a VIP that is neither echo nor an error")       \
+  X(EchoDisabled, "echo_disabled", "echo request to a VIP that does not answer echo")             \
+  X(NoBackend, "no_backend", "VIP has no backend with weight > 0 for a new flow")                 \
+  X(NoHeadroom, "no_headroom", "buffer lacks headroom for the encapsulation or ICMP headers")     \
+  X(TooBig, "too_big", "ICMP error to a VIP flow too large to encapsulate within the egress MTU") \
   X(Internal, "internal_error", "a stage disagreed with the parser about a frame: a bug")
 
 enum class DropReason : uint8_t {

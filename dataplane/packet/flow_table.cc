@@ -1,11 +1,36 @@
 #include "dataplane/packet/flow_table.h"
 
 #include <algorithm>
-#include <new>
+#include <cstdlib>
+#include <cstring>
 
 #include <fmt/format.h>
+#include <sys/mman.h>
 
 namespace steer::dataplane {
+
+namespace {
+
+constexpr size_t kHugePage = size_t{2} << 20;
+
+// Zeroed memory for a table array: every tag starts at 0 (empty), and zeroing touches every
+// page now rather than on the first packets. Arrays of 2 MiB and more are 2 MiB aligned and
+// offered to transparent huge pages: lookups land on random lines all over the arrays, and
+// fewer TLB misses made hits at 1 M flows ~7% faster (figures in flow_table.h). Null on
+// allocation failure.
+void* alloc_table(size_t bytes) {
+  const size_t align = bytes >= kHugePage ? kHugePage : 64;
+  bytes = (bytes + align - 1) / align * align;
+  void* p = std::aligned_alloc(align, bytes);
+  if (p == nullptr) return nullptr;
+  if (align == kHugePage) madvise(p, bytes, MADV_HUGEPAGE);  // advice only: failure is fine
+  std::memset(p, 0, bytes);
+  return p;
+}
+
+}  // namespace
+
+void FlowTable::FreeDeleter::operator()(void* p) const noexcept { std::free(p); }
 
 Result<FlowTable> FlowTable::create(const FlowTableConfig& config) {
   if (config.capacity == 0) return fail("flow table capacity must be at least 1");
@@ -27,10 +52,8 @@ Result<FlowTable> FlowTable::create(const FlowTableConfig& config) {
 
   const uint32_t buckets = std::bit_ceil((config.capacity + kWays - 1) / kWays);
   FlowTable t;
-  // Value-initialised: every tag is 0 (empty), and zeroing touches every page now rather than
-  // on the first packets.
-  t.buckets_.reset(new (std::nothrow) Bucket[buckets]());
-  t.slots_.reset(new (std::nothrow) Slot[size_t{buckets} * kWays]());
+  t.buckets_.reset(static_cast<Bucket*>(alloc_table(size_t{buckets} * sizeof(Bucket))));
+  t.slots_.reset(static_cast<Slot*>(alloc_table(size_t{buckets} * kWays * sizeof(Slot))));
   if (!t.buckets_ || !t.slots_) {
     return fail(fmt::format("flow table: cannot allocate {} MiB for {} flows",
                             (size_t{buckets} * (sizeof(Bucket) + kWays * sizeof(Slot))) >> 20,

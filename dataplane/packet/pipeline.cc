@@ -63,8 +63,10 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
     auto done = [&](uint32_t i, Verdict v) {
       out[i] = v;
       ctx.pending_[i].kind = PipelineContext::Kind::Done;
-      if (v == Verdict::Pass) ++c.passed;
-      else if (v == Verdict::Reply) ++c.replied;
+      if (v == Verdict::Pass)
+        ++c.passed;
+      else if (v == Verdict::Reply)
+        ++c.replied;
     };
 
     // Pass 1: parse, classify, hash, prefetch.
@@ -140,7 +142,8 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
       }
       pd.hash = hashing::flow_hash(pd.key, FlowHashMode::FiveTuple, seed);
       const FlowHashMode mode = snap.vip(pd.vip).hash_mode;
-      pd.vip_hash = mode == FlowHashMode::FiveTuple ? pd.hash : hashing::flow_hash(pd.key, mode, seed);
+      pd.vip_hash =
+          mode == FlowHashMode::FiveTuple ? pd.hash : hashing::flow_hash(pd.key, mode, seed);
       ctx.flows_.prefetch(pd.hash);
     }
 

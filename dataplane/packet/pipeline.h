@@ -3,7 +3,8 @@
 //
 // One call handles up to kMaxBurst frames in two passes: the first parses and classifies
 // every frame, computes its flow hash and prefetches its flow-table bucket; the second looks
-// the flows up and rewrites the frames. The passes let the memory accesses of a burst overlap. Each frame gets a Verdict:
+// the flows up and rewrites the frames. The passes let the memory accesses of a burst overlap. Each
+// frame gets a Verdict:
 //   Forward — rewritten in place into the encapsulated frame for its backend (send on egress);
 //   Reply   — rewritten into an ICMP reply to its sender (echo reply, frag-needed / packet too
 //             big): send back out of the port it came from;
@@ -46,17 +47,17 @@ enum class Verdict : uint8_t { Forward, Reply, Pass, Drop };
 //   replied == echo_replies + too_big_replies
 struct PipelineCounters {
   uint64_t rx = 0;
-  uint64_t forwarded = 0;   // encapsulated to a backend
-  uint64_t replied = 0;     // answered with ICMP
-  uint64_t passed = 0;      // handed to the kernel (not VIP traffic)
+  uint64_t forwarded = 0;  // encapsulated to a backend
+  uint64_t replied = 0;    // answered with ICMP
+  uint64_t passed = 0;     // handed to the kernel (not VIP traffic)
   uint64_t dropped = 0;
-  uint64_t new_flows = 0;        // flow-table misses that chose a backend by Maglev
-  uint64_t rechosen = 0;         // flow-table hits whose backend had left the set
-  uint64_t fragments = 0;        // IP fragments steered by the 3-tuple
+  uint64_t new_flows = 0;              // flow-table misses that chose a backend by Maglev
+  uint64_t rechosen = 0;               // flow-table hits whose backend had left the set
+  uint64_t fragments = 0;              // IP fragments steered by the 3-tuple
   uint64_t icmp_errors_forwarded = 0;  // ICMP errors sent to the owning flow's backend
   uint64_t echo_replies = 0;
-  uint64_t too_big_replies = 0;       // frag-needed / packet-too-big sent to clients
-  uint64_t too_big_no_df = 0;         // of those, IPv4 packets without DF (see docs)
+  uint64_t too_big_replies = 0;  // frag-needed / packet-too-big sent to clients
+  uint64_t too_big_no_df = 0;    // of those, IPv4 packets without DF (see docs)
   uint64_t drops[kDropReasonCount] = {};
 };
 
@@ -87,9 +88,7 @@ class PipelineContext {
   // By SnapshotVip::id.
   const VipCounters& vip_counters(uint32_t vip_id) const { return vip_counters_[vip_id]; }
   // By backend handle index (handle & 0xffff).
-  const BackendCounters& backend_counters(uint32_t index) const {
-    return backend_counters_[index];
-  }
+  const BackendCounters& backend_counters(uint32_t index) const { return backend_counters_[index]; }
 
  private:
   friend void process_burst(PipelineContext&, const Snapshot&, PacketBuf*, Verdict*, uint32_t,

@@ -67,8 +67,8 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(const StateSpec& unsorte
   for (uint32_t i = 0; i < spec.vips.size(); ++i) {
     const VipSpec& v = spec.vips[i];
     if (v.proto != 6 && v.proto != 17) {
-      return fail(fmt::format("{}: protocol {} is not tcp (6) or udp (17)", describe_vip(v),
-                              v.proto));
+      return fail(
+          fmt::format("{}: protocol {} is not tcp (6) or udp (17)", describe_vip(v), v.proto));
     }
     for (const BackendSpec& b : v.backends) {
       if (b.address.is_v4() && !have_v4_source) {
@@ -131,8 +131,8 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(const StateSpec& unsorte
   std::vector<bool> index_used;
   for (uint32_t vi = 0; vi < spec.vips.size(); ++vi) {
     for (uint32_t bi = 0; bi < spec.vips[vi].backends.size(); ++bi) {
-      pending.push_back(Pending{BackendKey{vip_keys[vi], spec.vips[vi].backends[bi].address}, vi,
-                                bi});
+      pending.push_back(
+          Pending{BackendKey{vip_keys[vi], spec.vips[vi].backends[bi].address}, vi, bi});
     }
   }
   handle_of.assign(pending.size(), kNoBackendHandle);
@@ -215,8 +215,8 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(const StateSpec& unsorte
     const auto entries_view = maglev->entries();
     for (uint32_t s = 0; s < maglev->size(); ++s) {
       const uint32_t owner = entries_view[s];
-      sv.slots[s] = owner == hashing::MaglevTable::kNoBackend ? kNoBackendHandle
-                                                              : sv.backends[owner];
+      sv.slots[s] =
+          owner == hashing::MaglevTable::kNoBackend ? kNoBackendHandle : sv.backends[owner];
     }
     snap->vip_ids_.emplace_back(vip_keys[vi], sv.id);
   }

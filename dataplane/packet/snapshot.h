@@ -49,8 +49,8 @@ struct BackendSpec {
 
 struct VipSpec {
   IpAddress address;
-  uint8_t proto = 6;   // 6 TCP, 17 UDP
-  uint16_t port = 0;   // host order; 0 = all ports
+  uint8_t proto = 6;                                         // 6 TCP, 17 UDP
+  uint16_t port = 0;                                         // host order; 0 = all ports
   uint32_t table_size = hashing::MaglevTable::kDefaultSize;  // prime
   EncapType encap = EncapType::Ipip;
   uint16_t gue_port = kDefaultGuePort;
@@ -98,10 +98,10 @@ struct SnapshotVip {
 class Snapshot {
  public:
   // Validates `spec` and builds a snapshot. VIP indices follow the canonical order of
-  // (address, protocol, port), not the order of spec.vips. `previous` (may be null) is the snapshot in use:
-  // handles and VIP ids carry over from it. Errors name the VIP/backend at fault: bad protocol,
-  // duplicate VIP or backend, non-prime table size, backend family without a configured outer
-  // source of that family, MTU too small for an IPv6 VIP's encapsulation (IPv6 needs 1280
+  // (address, protocol, port), not the order of spec.vips. `previous` (may be null) is the snapshot
+  // in use: handles and VIP ids carry over from it. Errors name the VIP/backend at fault: bad
+  // protocol, duplicate VIP or backend, non-prime table size, backend family without a configured
+  // outer source of that family, MTU too small for an IPv6 VIP's encapsulation (IPv6 needs 1280
   // after the outer headers), more than kMaxVips VIPs or kMaxBackends backends.
   static Result<std::shared_ptr<const Snapshot>> build(const StateSpec& spec,
                                                        const Snapshot* previous,

@@ -12,20 +12,36 @@ namespace {
 constexpr uint8_t kTcp = 6;
 constexpr uint8_t kUdp = 17;
 
-// Smallest power of two ≥ 2·n (load ≤ 0.5), at least 2 so an empty table still has an empty
-// slot to end every probe chain.
-size_t capacity_for(size_t n) { return std::bit_ceil(std::max<size_t>(2, 2 * n)); }
-
 }  // namespace
 
-VipTable::VipTable()
-    : slots_(2, Slot{0, 0, 0, kNoVip}), addr_slots_(2, Slot{0, 0, 0, kNoVip}), mask_(1),
-      addr_mask_(1) {}
+VipTable::Table::Table(size_t n)
+    // At least 2 slots, so even an empty table has an empty slot to end every probe.
+    : slots(std::bit_ceil(std::max<size_t>(2, 2 * n)), Slot{0, 0, 0, kNoVip}),
+      mask(slots.size() - 1),
+      shift(64 - std::countr_zero(slots.size())) {}
+
+VipTable::Slot& VipTable::Table::slot_for(uint64_t hi, uint64_t lo, uint32_t port_proto,
+                                          uint32_t& probes) {
+  probes = 1;
+  for (size_t i = home(hi, lo, port_proto);; i = (i + 1) & mask, ++probes) {
+    Slot& s = slots[i];
+    if (s.vip_index == kNoVip) {
+      s.addr_hi = hi;
+      s.addr_lo = lo;
+      s.port_proto = port_proto;
+      return s;
+    }
+    if (s.addr_hi == hi && s.addr_lo == lo && s.port_proto == port_proto) return s;
+  }
+}
+
+VipTable::VipTable() : ports_(0), addresses_(0) {}
 
 Result<VipTable> VipTable::build(std::span<const VipTableEntry> entries) {
   VipTable t;
-  t.slots_.assign(capacity_for(entries.size()), Slot{0, 0, 0, kNoVip});
-  t.mask_ = t.slots_.size() - 1;
+  t.ports_ = Table(entries.size());
+  // Each entry adds at most two keys here: its (address, proto) and its address.
+  t.addresses_ = Table(2 * entries.size());
 
   for (const VipTableEntry& e : entries) {
     if (e.proto != kTcp && e.proto != kUdp) {
@@ -36,50 +52,33 @@ Result<VipTable> VipTable::build(std::span<const VipTableEntry> entries) {
       return fail(fmt::format("VIP {} proto {} port {}: vip_index {} is reserved", e.address,
                               e.proto, e.port, e.vip_index));
     }
+    const uint64_t hi = load64(e.address.data());
+    const uint64_t lo = load64(e.address.data() + 8);
     const uint16_t port_be = uint16_t(e.port << 8 | e.port >> 8);
-    if (t.find(e.address.data(), e.proto, port_be) != kNoVip) {
+    uint32_t probes = 0;
+    Slot& s = t.ports_.slot_for(hi, lo, pack(port_be, e.proto), probes);
+    if (s.vip_index != kNoVip) {
       return fail(fmt::format("duplicate VIP {} proto {} port {}", e.address, e.proto, e.port));
     }
-    const uint64_t hi = load64(e.address.data());
-    const uint64_t lo = load64(e.address.data() + 8);
-    const uint32_t pp = pack_port_proto(port_be, e.proto);
-    size_t i = mix(hi, lo, pp) & t.mask_;
-    while (t.slots_[i].vip_index != kNoVip) i = (i + 1) & t.mask_;
-    t.slots_[i] = Slot{hi, lo, pp, e.vip_index};
+    s.vip_index = e.vip_index;
+    t.max_probe_ = std::max(t.max_probe_, probes);
     if (e.port == 0) t.has_all_ports_ = true;
     ++t.size_;
-  }
 
-  // Address table: sized for the entry count (an upper bound on the distinct addresses),
-  // holding the lowest vip_index per address.
-  t.addr_slots_.assign(t.slots_.size(), Slot{0, 0, 0, kNoVip});
-  t.addr_mask_ = t.addr_slots_.size() - 1;
-  for (const VipTableEntry& e : entries) {
-    const uint64_t hi = load64(e.address.data());
-    const uint64_t lo = load64(e.address.data() + 8);
-    for (size_t i = mix(hi, lo, 0) & t.addr_mask_;; i = (i + 1) & t.addr_mask_) {
-      Slot& s = t.addr_slots_[i];
-      if (s.vip_index == kNoVip) {
-        s = Slot{hi, lo, 0, e.vip_index};
-        break;
-      }
-      if (s.addr_hi == hi && s.addr_lo == lo) {
-        s.vip_index = std::min(s.vip_index, e.vip_index);
-        break;
-      }
+    for (const uint32_t key : {pack(0, e.proto), uint32_t{0}}) {
+      Slot& a = t.addresses_.slot_for(hi, lo, key, probes);
+      a.vip_index = std::min(a.vip_index, e.vip_index);  // kNoVip (empty) is the largest
     }
   }
-  return t;
-}
-
-uint32_t VipTable::lookup_address(const uint8_t addr16[16]) const noexcept {
-  const uint64_t hi = load64(addr16);
-  const uint64_t lo = load64(addr16 + 8);
-  for (size_t i = mix(hi, lo, 0) & addr_mask_;; i = (i + 1) & addr_mask_) {
-    const Slot& s = addr_slots_[i];
-    if (s.vip_index == kNoVip) return kNoVip;
-    if (s.addr_hi == hi && s.addr_lo == lo) return s.vip_index;
+  // An all-ports VIP takes the port-less packets of its (address, proto), whatever its index.
+  for (const VipTableEntry& e : entries) {
+    if (e.port != 0) continue;
+    uint32_t probes = 0;
+    t.addresses_
+        .slot_for(load64(e.address.data()), load64(e.address.data() + 8), pack(0, e.proto), probes)
+        .vip_index = e.vip_index;
   }
+  return t;
 }
 
 }  // namespace steer::dataplane

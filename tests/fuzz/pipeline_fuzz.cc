@@ -35,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     process_burst(world.ctx, *world.snap, &frame.buf(), &v, 1, 1000 + round);
     const PacketBuf& b = frame.buf();
     check(b.len <= testing::kTestBufSize);
-    if (v == Verdict::Pass) check(b.len == size && (size == 0 || std::memcmp(b.data, data, size) == 0));
+    if (v == Verdict::Pass)
+      check(b.len == size && (size == 0 || std::memcmp(b.data, data, size) == 0));
     if (v == Verdict::Forward) check(b.len >= 14 + 20);
   }
   const PipelineCounters& c = world.ctx.counters();

@@ -59,14 +59,17 @@ Bytes over_v6(const Bytes& inner, const char* backend, uint64_t h, bool gue, uin
 std::vector<PacketFixture> make() {
   std::vector<PacketFixture> f;
   auto fwd = [&](std::string name, std::string desc, Bytes in, Bytes out) {
-    f.push_back({std::move(name), std::move(desc), std::move(in), Verdict::Forward, {}, std::move(out)});
+    f.push_back(
+        {std::move(name), std::move(desc), std::move(in), Verdict::Forward, {}, std::move(out)});
   };
   auto reply = [&](std::string name, std::string desc, Bytes in, Bytes out) {
-    f.push_back({std::move(name), std::move(desc), std::move(in), Verdict::Reply, {}, std::move(out)});
+    f.push_back(
+        {std::move(name), std::move(desc), std::move(in), Verdict::Reply, {}, std::move(out)});
   };
   auto pass = [&](std::string name, std::string desc, Bytes in) {
     Bytes out = in;
-    f.push_back({std::move(name), std::move(desc), std::move(in), Verdict::Pass, {}, std::move(out)});
+    f.push_back(
+        {std::move(name), std::move(desc), std::move(in), Verdict::Pass, {}, std::move(out)});
   };
   auto drop = [&](std::string name, std::string desc, Bytes in, DropReason r) {
     f.push_back({std::move(name), std::move(desc), std::move(in), Verdict::Drop, r, {}});
@@ -75,37 +78,52 @@ std::vector<PacketFixture> make() {
   {  // IPv4 TCP SYN → IPIP
     Bytes in = PacketBuilder().eth().ipv4(kClient, kVip).tcp(40000, 80).build();
     fwd("ipv4_tcp_syn_ipip", "IPv4 TCP SYN to 192.0.2.10:80 is IPIP-encapsulated to its backend",
-        in, over_v4(slice(in, 14, in.size() - 14), "203.0.113.2", hash5(kClient, kVip, 40000, 80, 6), false, 0, true));
+        in,
+        over_v4(slice(in, 14, in.size() - 14), "203.0.113.2", hash5(kClient, kVip, 40000, 80, 6),
+                false, 0, true));
   }
   {  // VLAN-tagged in, untagged out; DSCP/ECN copied
     Ipv4Options o{.tos = 0xb9};
-    Bytes in = PacketBuilder().eth().vlan(100).ipv4(kClient, kVip, o).tcp(40001, 80).payload(30).build();
-    fwd("ipv4_tcp_vlan_dscp", "802.1Q-tagged packet with DSCP 46/ECN 1: tag removed, TOS copied to the outer header",
-        in, over_v4(slice(in, 18, in.size() - 18), "203.0.113.2", hash5(kClient, kVip, 40001, 80, 6), false, 0xb9, true));
+    Bytes in =
+        PacketBuilder().eth().vlan(100).ipv4(kClient, kVip, o).tcp(40001, 80).payload(30).build();
+    fwd("ipv4_tcp_vlan_dscp",
+        "802.1Q-tagged packet with DSCP 46/ECN 1: tag removed, TOS copied to the outer header", in,
+        over_v4(slice(in, 18, in.size() - 18), "203.0.113.2", hash5(kClient, kVip, 40001, 80, 6),
+                false, 0xb9, true));
   }
   {  // Ethernet padding stripped; no DF copied
     Ipv4Options o{.df = false};
     Bytes in = PacketBuilder().eth().ipv4(kClient, kVip, o).udp(5353, 9999).payload(4).build();
     const size_t ip_len = in.size() - 14;
     in.resize(60, 0);
-    fwd("ipv4_udp_padded_gue", "minimum-size frame with Ethernet padding to the all-ports UDP VIP: padding dropped, GUE, DF=0 copied",
-        in, over_v4(slice(in, 14, ip_len), "203.0.113.4", hash5(kClient, kVip, 5353, 9999, 17), true, 0, false));
+    fwd("ipv4_udp_padded_gue",
+        "minimum-size frame with Ethernet padding to the all-ports UDP VIP: padding dropped, GUE, "
+        "DF=0 copied",
+        in,
+        over_v4(slice(in, 14, ip_len), "203.0.113.4", hash5(kClient, kVip, 5353, 9999, 17), true, 0,
+                false));
   }
   {  // IPv6 → IP6IP6
     Ipv6Options o{.traffic_class = 0x28, .flow_label = 0x12345};
     Bytes in = PacketBuilder().eth().ipv6(kClient6, kVip6, o).tcp(40000, 443).payload(10).build();
-    fwd("ipv6_tcp_ip6ip6", "IPv6 TCP to [2001:db8::10]:443 is IP6IP6-encapsulated; traffic class copied",
-        in, over_v6(slice(in, 14, in.size() - 14), "2001:db8:b::2", hash5(kClient6, kVip6, 40000, 443, 6), false, 0x28));
+    fwd("ipv6_tcp_ip6ip6",
+        "IPv6 TCP to [2001:db8::10]:443 is IP6IP6-encapsulated; traffic class copied", in,
+        over_v6(slice(in, 14, in.size() - 14), "2001:db8:b::2",
+                hash5(kClient6, kVip6, 40000, 443, 6), false, 0x28));
   }
   {  // IPv4 VIP, IPv6 backend
     Bytes in = PacketBuilder().eth().ipv4(kClient, "192.0.2.20").tcp(40000, 80).build();
-    fwd("ipv4_in_ipv6", "IPv4 VIP with an IPv6 backend: IPv4-in-IPv6",
-        in, over_v6(slice(in, 14, in.size() - 14), "2001:db8:b::3", hash5(kClient, "192.0.2.20", 40000, 80, 6), false, 0));
+    fwd("ipv4_in_ipv6", "IPv4 VIP with an IPv6 backend: IPv4-in-IPv6", in,
+        over_v6(slice(in, 14, in.size() - 14), "2001:db8:b::3",
+                hash5(kClient, "192.0.2.20", 40000, 80, 6), false, 0));
   }
   {  // GUE over IPv6 (UDP checksum mandatory)
-    Bytes in = PacketBuilder().eth().ipv6(kClient6, "2001:db8::20").udp(33333, 53).payload(29).build();
-    fwd("ipv6_udp_gue_v6", "IPv6 UDP to a GUE VIP with an IPv6 backend: outer UDP checksum computed",
-        in, over_v6(slice(in, 14, in.size() - 14), "2001:db8:b::4", hash5(kClient6, "2001:db8::20", 33333, 53, 17), true, 0));
+    Bytes in =
+        PacketBuilder().eth().ipv6(kClient6, "2001:db8::20").udp(33333, 53).payload(29).build();
+    fwd("ipv6_udp_gue_v6",
+        "IPv6 UDP to a GUE VIP with an IPv6 backend: outer UDP checksum computed", in,
+        over_v6(slice(in, 14, in.size() - 14), "2001:db8:b::4",
+                hash5(kClient6, "2001:db8::20", 33333, 53, 17), true, 0));
   }
   {  // Fragments: stateless 3-tuple
     Ipv4Options first{.id = 77, .df = false, .mf = true};
@@ -113,47 +131,93 @@ std::vector<PacketFixture> make() {
     Bytes f1 = PacketBuilder().eth().ipv4(kClient, kVip, first).udp(5000, 53).payload(16).build();
     Bytes f2 = PacketBuilder().eth().ipv4(kClient, kVip, later).payload(9).build();
     const uint64_t h = hash3(kClient, kVip, 17);
-    fwd("ipv4_first_fragment", "first fragment of a UDP datagram: steered by the 3-tuple",
-        f1, over_v4(slice(f1, 14, f1.size() - 14), "203.0.113.4", h, true, 0, false));
-    fwd("ipv4_later_fragment", "later fragment (no ports) of the same datagram: same backend",
-        f2, over_v4(slice(f2, 14, f2.size() - 14), "203.0.113.4", h, true, 0, false));
+    fwd("ipv4_first_fragment", "first fragment of a UDP datagram: steered by the 3-tuple", f1,
+        over_v4(slice(f1, 14, f1.size() - 14), "203.0.113.4", h, true, 0, false));
+    fwd("ipv4_later_fragment", "later fragment (no ports) of the same datagram: same backend", f2,
+        over_v4(slice(f2, 14, f2.size() - 14), "203.0.113.4", h, true, 0, false));
   }
-  {  // ICMP error about a VIP flow → the flow's backend (no flow entry: Maglev by the swapped tuple)
+  {  // ICMP error about a VIP flow → the flow's backend (no flow entry: Maglev by the swapped
+     // tuple)
     Bytes quoted = PacketBuilder().ipv4(kVip, kClient).tcp(80, 40000).payload(8).build();
-    Bytes in = PacketBuilder().eth().ipv4("198.51.100.254", kVip).icmp(3, 4, 1400).payload(quoted).build();
-    fwd("icmp_frag_needed_to_flow", "ICMP frag-needed about the reply of flow 198.51.100.7:40000 → VIP:80 reaches that flow's backend",
-        in, over_v4(slice(in, 14, in.size() - 14), "203.0.113.2", hash5(kClient, kVip, 40000, 80, 6), false, 0, true));
+    Bytes in =
+        PacketBuilder().eth().ipv4("198.51.100.254", kVip).icmp(3, 4, 1400).payload(quoted).build();
+    fwd("icmp_frag_needed_to_flow",
+        "ICMP frag-needed about the reply of flow 198.51.100.7:40000 → VIP:80 reaches that flow's "
+        "backend",
+        in,
+        over_v4(slice(in, 14, in.size() - 14), "203.0.113.2", hash5(kClient, kVip, 40000, 80, 6),
+                false, 0, true));
   }
   {
     Bytes quoted = PacketBuilder().ipv6(kVip6, kClient6).tcp(443, 40000).payload(8).build();
-    Bytes in = PacketBuilder().eth().ipv6("2001:db8:c::fe", kVip6).icmpv6(2, 0, 1400).payload(quoted).build();
+    Bytes in = PacketBuilder()
+                   .eth()
+                   .ipv6("2001:db8:c::fe", kVip6)
+                   .icmpv6(2, 0, 1400)
+                   .payload(quoted)
+                   .build();
     fwd("icmpv6_ptb_to_flow", "ICMPv6 packet too big about a VIP flow reaches that flow's backend",
-        in, over_v6(slice(in, 14, in.size() - 14), "2001:db8:b::2", hash5(kClient6, kVip6, 40000, 443, 6), false, 0));
+        in,
+        over_v6(slice(in, 14, in.size() - 14), "2001:db8:b::2",
+                hash5(kClient6, kVip6, 40000, 443, 6), false, 0));
   }
   {  // Too big: frag-needed back to the client
-    Bytes in = PacketBuilder().eth().ipv4(kClient, kVip).tcp(40000, 80, {.flags = 0x10}).payload(1460).build();
+    Bytes in = PacketBuilder()
+                   .eth()
+                   .ipv4(kClient, kVip)
+                   .tcp(40000, 80, {.flags = 0x10})
+                   .payload(1460)
+                   .build();
     Bytes ip = slice(in, 14, in.size() - 14);
-    Bytes out = PacketBuilder().eth(kLbMac, kClientMac).ipv4(kVip, kClient, {.ttl = 64, .tos = 0xc0, .id = 0, .df = false})
-                    .icmp(3, 4, 1480).payload(slice(ip, 0, 576 - 28)).build();
-    reply("ipv4_too_big_frag_needed", "1500-byte IPv4 packet with DF cannot take 20 bytes of IPIP: ICMP frag-needed with MTU 1480, quoting 548 bytes",
+    Bytes out = PacketBuilder()
+                    .eth(kLbMac, kClientMac)
+                    .ipv4(kVip, kClient, {.ttl = 64, .tos = 0xc0, .id = 0, .df = false})
+                    .icmp(3, 4, 1480)
+                    .payload(slice(ip, 0, 576 - 28))
+                    .build();
+    reply("ipv4_too_big_frag_needed",
+          "1500-byte IPv4 packet with DF cannot take 20 bytes of IPIP: ICMP frag-needed with MTU "
+          "1480, quoting 548 bytes",
           in, out);
   }
   {
-    Bytes in = PacketBuilder().eth().ipv6(kClient6, kVip6).tcp(40000, 443, {.flags = 0x10}).payload(1440).build();
+    Bytes in = PacketBuilder()
+                   .eth()
+                   .ipv6(kClient6, kVip6)
+                   .tcp(40000, 443, {.flags = 0x10})
+                   .payload(1440)
+                   .build();
     Bytes ip = slice(in, 14, in.size() - 14);
-    Bytes out = PacketBuilder().eth(kLbMac, kClientMac).ipv6(kVip6, kClient6, {.hop_limit = 64})
-                    .icmpv6(2, 0, 1460).payload(slice(ip, 0, 1280 - 48)).build();
-    reply("ipv6_too_big_ptb", "1500-byte IPv6 packet cannot take 40 bytes of IP6IP6: ICMPv6 packet too big with MTU 1460",
-          in, out);
+    Bytes out = PacketBuilder()
+                    .eth(kLbMac, kClientMac)
+                    .ipv6(kVip6, kClient6, {.hop_limit = 64})
+                    .icmpv6(2, 0, 1460)
+                    .payload(slice(ip, 0, 1280 - 48))
+                    .build();
+    reply(
+        "ipv6_too_big_ptb",
+        "1500-byte IPv6 packet cannot take 40 bytes of IP6IP6: ICMPv6 packet too big with MTU 1460",
+        in, out);
   }
   {  // Echo
     Bytes in = PacketBuilder().eth().ipv4(kClient, kVip).icmp(8, 0, 0x00010002).payload(33).build();
-    Bytes out = PacketBuilder().eth(kLbMac, kClientMac).ipv4(kVip, kClient).icmp(0, 0, 0x00010002).payload(33).build();
+    Bytes out = PacketBuilder()
+                    .eth(kLbMac, kClientMac)
+                    .ipv4(kVip, kClient)
+                    .icmp(0, 0, 0x00010002)
+                    .payload(33)
+                    .build();
     reply("ipv4_echo", "ICMP echo request to a VIP address is answered", in, out);
   }
   {
-    Bytes in = PacketBuilder().eth().ipv6(kClient6, kVip6).icmpv6(128, 0, 0x00070008).payload(56).build();
-    Bytes out = PacketBuilder().eth(kLbMac, kClientMac).ipv6(kVip6, kClient6).icmpv6(129, 0, 0x00070008).payload(56).build();
+    Bytes in =
+        PacketBuilder().eth().ipv6(kClient6, kVip6).icmpv6(128, 0, 0x00070008).payload(56).build();
+    Bytes out = PacketBuilder()
+                    .eth(kLbMac, kClientMac)
+                    .ipv6(kVip6, kClient6)
+                    .icmpv6(129, 0, 0x00070008)
+                    .payload(56)
+                    .build();
     reply("ipv6_echo", "ICMPv6 echo request to a VIP address is answered", in, out);
   }
   drop("echo_disabled", "echo request to a VIP whose echo answer is off",
@@ -162,20 +226,32 @@ std::vector<PacketFixture> make() {
   drop("icmp_timestamp_to_vip", "ICMP timestamp request to a VIP: neither echo nor an error",
        PacketBuilder().eth().ipv4(kClient, kVip).icmp(13, 0, 1).payload(12).build(),
        DropReason::IcmpUnsupported);
-  drop("icmp_error_not_vip_flow", "ICMP error to a VIP address quoting a packet of no VIP service (port 8080)",
-       PacketBuilder().eth().ipv4("198.51.100.254", kVip).icmp(3, 3, 0)
-           .payload(PacketBuilder().ipv4(kVip, kClient).tcp(8080, 40000).build()).build(),
+  drop("icmp_error_not_vip_flow",
+       "ICMP error to a VIP address quoting a packet of no VIP service (port 8080)",
+       PacketBuilder()
+           .eth()
+           .ipv4("198.51.100.254", kVip)
+           .icmp(3, 3, 0)
+           .payload(PacketBuilder().ipv4(kVip, kClient).tcp(8080, 40000).build())
+           .build(),
        DropReason::IcmpErrorNoFlow);
   drop("icmp_error_truncated_quote", "ICMP error to a VIP whose quote is too short for ports",
-       PacketBuilder().eth().ipv4("198.51.100.254", kVip).icmp(3, 4, 1400)
-           .payload(slice(PacketBuilder().ipv4(kVip, kClient).tcp(80, 40000).build(), 0, 22)).build(),
+       PacketBuilder()
+           .eth()
+           .ipv4("198.51.100.254", kVip)
+           .icmp(3, 4, 1400)
+           .payload(slice(PacketBuilder().ipv4(kVip, kClient).tcp(80, 40000).build(), 0, 22))
+           .build(),
        DropReason::TruncatedIcmpInner);
   drop("no_backend", "new flow to a VIP whose only backend is draining",
-       PacketBuilder().eth().ipv4(kClient, "192.0.2.30").tcp(40000, 80).build(), DropReason::NoBackend);
+       PacketBuilder().eth().ipv4(kClient, "192.0.2.30").tcp(40000, 80).build(),
+       DropReason::NoBackend);
   drop("truncated_ipv4", "IPv4 header cut at 12 bytes",
-       slice(PacketBuilder().eth().ipv4(kClient, kVip).tcp(1, 80).build(), 0, 26), DropReason::TruncatedIpv4);
+       slice(PacketBuilder().eth().ipv4(kClient, kVip).tcp(1, 80).build(), 0, 26),
+       DropReason::TruncatedIpv4);
   drop("bad_ihl", "IPv4 IHL 4",
-       PacketBuilder().eth().ipv4(kClient, kVip, {.ihl = 4}).tcp(1, 80).build(), DropReason::BadIpv4Ihl);
+       PacketBuilder().eth().ipv4(kClient, kVip, {.ihl = 4}).tcp(1, 80).build(),
+       DropReason::BadIpv4Ihl);
   drop("runt", "10-byte frame", Bytes(10, 0), DropReason::TruncatedEthernet);
   pass("not_a_vip", "TCP to an address that is no VIP goes to the kernel",
        PacketBuilder().eth().ipv4(kClient, "192.0.2.99").tcp(1, 80).build());
@@ -184,7 +260,12 @@ std::vector<PacketFixture> make() {
   pass("arp", "ARP goes to the kernel",
        PacketBuilder().eth(kRouterMac, "ff:ff:ff:ff:ff:ff", 0x0806).payload(28).build());
   pass("ipv6_neighbour_solicitation", "ND to a VIP address is the host's business",
-       PacketBuilder().eth().ipv6("fe80::1", kVip6, {.hop_limit = 255}).icmpv6(135, 0).payload(20).build());
+       PacketBuilder()
+           .eth()
+           .ipv6("fe80::1", kVip6, {.hop_limit = 255})
+           .icmpv6(135, 0)
+           .payload(20)
+           .build());
   return f;
 }
 

@@ -1,10 +1,10 @@
 #include "tests/support/packet_builder.h"
 
-#include <arpa/inet.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include <arpa/inet.h>
 
 namespace steer::testing {
 namespace {
@@ -46,8 +46,7 @@ Mac parse_mac(std::string_view text) {
   Mac m{};
   unsigned v[6];
   std::string s(text);
-  if (std::sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) !=
-      6)
+  if (std::sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
     die("bad MAC", text);
   for (int i = 0; i < 6; ++i) m[i] = uint8_t(v[i]);
   return m;
@@ -69,11 +68,16 @@ Bytes from_hex(std::string_view hex) {
   int hi = -1;
   for (char c : hex) {
     int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else if (c == ' ' || c == '\n' || c == '\t') continue;
-    else die("bad hex", hex);
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      v = c - 'A' + 10;
+    else if (c == ' ' || c == '\n' || c == '\t')
+      continue;
+    else
+      die("bad hex", hex);
     if (hi < 0) {
       hi = v;
     } else {
@@ -223,16 +227,24 @@ Bytes PacketBuilder::build() const {
   }
   const size_t n = layers_.size();
   auto proto_of = [&](size_t i) -> uint8_t {  // IP protocol number of layer i
-    if (i >= n) return 59;                     // no next header
+    if (i >= n) return 59;                    // no next header
     switch (layers_[i].kind) {
-      case Kind::Ipv4: return 4;
-      case Kind::Ipv6: return 41;
-      case Kind::Ext: return layers_[i].ext_type;
-      case Kind::Tcp: return 6;
-      case Kind::Udp: return 17;
-      case Kind::Icmp: return 1;
-      case Kind::Icmpv6: return 58;
-      default: return 59;
+      case Kind::Ipv4:
+        return 4;
+      case Kind::Ipv6:
+        return 41;
+      case Kind::Ext:
+        return layers_[i].ext_type;
+      case Kind::Tcp:
+        return 6;
+      case Kind::Udp:
+        return 17;
+      case Kind::Icmp:
+        return 1;
+      case Kind::Icmpv6:
+        return 58;
+      default:
+        return 59;
     }
   };
   auto ethertype_of = [&](size_t i) -> uint16_t {
@@ -254,8 +266,12 @@ Bytes PacketBuilder::build() const {
     const size_t o = off[i];
     const size_t to_end = out.size() - o;
     switch (l.kind) {
-      case Kind::Eth: put16(out, o + 12, l.forced16.value_or(ethertype_of(i + 1))); break;
-      case Kind::Vlan: put16(out, o + 2, l.forced16.value_or(ethertype_of(i + 1))); break;
+      case Kind::Eth:
+        put16(out, o + 12, l.forced16.value_or(ethertype_of(i + 1)));
+        break;
+      case Kind::Vlan:
+        put16(out, o + 2, l.forced16.value_or(ethertype_of(i + 1)));
+        break;
       case Kind::Ipv4: {
         const size_t hl = l.header.size();
         out[o] = uint8_t(l.v4.version.value_or(4) << 4 | l.v4.ihl.value_or(uint8_t(hl / 4)));
@@ -269,9 +285,14 @@ Bytes PacketBuilder::build() const {
         put16(out, o + 4, l.v6.payload_length.value_or(uint16_t(to_end - 40)));
         out[o + 6] = l.v6.next_header.value_or(proto_of(i + 1));
         break;
-      case Kind::Ext: out[o] = proto_of(i + 1); break;
-      case Kind::Udp: put16(out, o + 4, l.forced16.value_or(uint16_t(to_end))); break;
-      default: break;
+      case Kind::Ext:
+        out[o] = proto_of(i + 1);
+        break;
+      case Kind::Udp:
+        put16(out, o + 4, l.forced16.value_or(uint16_t(to_end)));
+        break;
+      default:
+        break;
     }
   }
   // Checksums of L4 layers (after all lengths are final), innermost first.
@@ -281,11 +302,20 @@ Bytes PacketBuilder::build() const {
     const size_t len = out.size() - o;
     size_t csum_at;
     switch (l.kind) {
-      case Kind::Tcp: csum_at = 16; break;
-      case Kind::Udp: csum_at = 6; break;
-      case Kind::Icmp: csum_at = 2; break;
-      case Kind::Icmpv6: csum_at = 2; break;
-      default: continue;
+      case Kind::Tcp:
+        csum_at = 16;
+        break;
+      case Kind::Udp:
+        csum_at = 6;
+        break;
+      case Kind::Icmp:
+        csum_at = 2;
+        break;
+      case Kind::Icmpv6:
+        csum_at = 2;
+        break;
+      default:
+        continue;
     }
     put16(out, o + csum_at, 0);
     uint32_t acc = 0;

@@ -93,9 +93,9 @@ class PacketBuilder {
   enum class Kind : uint8_t { Eth, Vlan, Ipv4, Ipv6, Ext, Tcp, Udp, Icmp, Icmpv6, Raw };
   struct Layer {
     Kind kind;
-    Bytes header;                   // serialised with placeholders
+    Bytes header;                      // serialised with placeholders
     std::optional<uint16_t> forced16;  // ethertype / udp length
-    uint8_t ext_type = 0;           // IPv6 extension header type
+    uint8_t ext_type = 0;              // IPv6 extension header type
     Ipv4Options v4;
     Ipv6Options v6;
     TcpOptions tcp;

@@ -44,8 +44,8 @@ TEST(IpAddress, OrdersBytewise) {
 
 // FlowKey keeps ports in network order, as in the packet, and reads them back in host order.
 TEST(FlowKey, StoresPortsInNetworkOrder) {
-  auto k = FlowKey::make(*IpAddress::parse("198.51.100.7"), *IpAddress::parse("192.0.2.10"),
-                         0x1234, 80, 6);
+  auto k = FlowKey::make(*IpAddress::parse("198.51.100.7"), *IpAddress::parse("192.0.2.10"), 0x1234,
+                         80, 6);
   const auto* raw = reinterpret_cast<const uint8_t*>(&k.src_port_be);
   EXPECT_EQ(raw[0], 0x12);
   EXPECT_EQ(raw[1], 0x34);

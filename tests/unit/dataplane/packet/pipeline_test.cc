@@ -2,10 +2,10 @@
 // backend choice, flow stickiness across pool changes, fragments, ICMP, counters.
 #include "dataplane/packet/pipeline.h"
 
-#include <gtest/gtest.h>
-
 #include <map>
 #include <set>
+
+#include <gtest/gtest.h>
 
 #include "hashing/flow_hash.h"
 #include "hashing/maglev.h"
@@ -16,10 +16,10 @@ namespace steer::dataplane {
 namespace {
 
 using testing::Bytes;
-using testing::PacketBuilder;
 using testing::lab_state;
 using testing::must_build;
 using testing::outer_destination;
+using testing::PacketBuilder;
 using testing::run_one;
 
 PipelineContext make_ctx(uint32_t capacity = 1 << 16) {
@@ -31,7 +31,12 @@ PipelineContext make_ctx(uint32_t capacity = 1 << 16) {
 Bytes tcp_to_vip0(uint16_t client_port, uint8_t flags = 0x10, const char* client = "198.51.100.7") {
   testing::TcpOptions o;
   o.flags = flags;
-  return PacketBuilder().eth().ipv4(client, "192.0.2.10").tcp(client_port, 80, o).payload(20).build();
+  return PacketBuilder()
+      .eth()
+      .ipv4(client, "192.0.2.10")
+      .tcp(client_port, 80, o)
+      .payload(20)
+      .build();
 }
 
 // Sends one packet of each of `ports` flows to VIP 0 and returns flow → backend address.
@@ -187,9 +192,18 @@ TEST(Pipeline, AllFragmentsOfDatagramReachSameBackend) {
       testing::Ipv4Options middle{.id = id, .df = false, .mf = true, .frag_offset = 4};
       testing::Ipv4Options last{.id = id, .df = false, .mf = false, .frag_offset = 8};
       const char* client = id % 2 ? "198.51.100.7" : "198.51.100.8";
-      Bytes f1 = proto == 17
-                     ? PacketBuilder().eth().ipv4(client, "192.0.2.10", first).udp(5000 + id, 53).payload(24).build()
-                     : PacketBuilder().eth().ipv4(client, "192.0.2.10", first).tcp(5000 + id, 80).payload(12).build();
+      Bytes f1 = proto == 17 ? PacketBuilder()
+                                   .eth()
+                                   .ipv4(client, "192.0.2.10", first)
+                                   .udp(5000 + id, 53)
+                                   .payload(24)
+                                   .build()
+                             : PacketBuilder()
+                                   .eth()
+                                   .ipv4(client, "192.0.2.10", first)
+                                   .tcp(5000 + id, 80)
+                                   .payload(12)
+                                   .build();
       middle.proto = proto;
       last.proto = proto;
       Bytes f2 = PacketBuilder().eth().ipv4(client, "192.0.2.10", middle).payload(32).build();
@@ -221,8 +235,14 @@ TEST(Pipeline, IcmpErrorReachesFlowOwner) {
   const auto occupancy = ctx.flows().occupancy();
   for (auto& [port, backend] : flows) {
     // The backend's reply: VIP:80 → client:port, too big for a link near the client.
-    Bytes reply = PacketBuilder().ipv4("192.0.2.10", "198.51.100.7").tcp(80, port).payload(40).build();
-    Bytes err = PacketBuilder().eth().ipv4("203.0.113.254", "192.0.2.10").icmp(3, 4, 1400).payload(reply).build();
+    Bytes reply =
+        PacketBuilder().ipv4("192.0.2.10", "198.51.100.7").tcp(80, port).payload(40).build();
+    Bytes err = PacketBuilder()
+                    .eth()
+                    .ipv4("203.0.113.254", "192.0.2.10")
+                    .icmp(3, 4, 1400)
+                    .payload(reply)
+                    .build();
     auto r = run_one(ctx, *snap2, err);
     ASSERT_EQ(r.verdict, Verdict::Forward);
     EXPECT_EQ(outer_destination(r.out), backend) << "port " << port;
@@ -239,8 +259,14 @@ TEST(Pipeline, Icmpv6PacketTooBigReachesFlowOwner) {
     auto syn = PacketBuilder().eth().ipv6("2001:db8:c::7", "2001:db8::10").tcp(port, 443).build();
     auto r1 = run_one(ctx, *snap, syn);
     ASSERT_EQ(r1.verdict, Verdict::Forward);
-    Bytes reply = PacketBuilder().ipv6("2001:db8::10", "2001:db8:c::7").tcp(443, port).payload(40).build();
-    Bytes err = PacketBuilder().eth().ipv6("2001:db8:c::fe", "2001:db8::10").icmpv6(2, 0, 1400).payload(reply).build();
+    Bytes reply =
+        PacketBuilder().ipv6("2001:db8::10", "2001:db8:c::7").tcp(443, port).payload(40).build();
+    Bytes err = PacketBuilder()
+                    .eth()
+                    .ipv6("2001:db8:c::fe", "2001:db8::10")
+                    .icmpv6(2, 0, 1400)
+                    .payload(reply)
+                    .build();
     auto r2 = run_one(ctx, *snap, err);
     ASSERT_EQ(r2.verdict, Verdict::Forward);
     EXPECT_EQ(outer_destination(r2.out), outer_destination(r1.out));
@@ -251,7 +277,8 @@ TEST(Pipeline, Icmpv6PacketTooBigReachesFlowOwner) {
 TEST(Pipeline, NoBackendForNewFlowIsCountedDrop) {
   auto snap = must_build(lab_state());
   auto ctx = make_ctx();
-  auto r = run_one(ctx, *snap, PacketBuilder().eth().ipv4("198.51.100.7", "192.0.2.30").tcp(1, 80).build());
+  auto r = run_one(ctx, *snap,
+                   PacketBuilder().eth().ipv4("198.51.100.7", "192.0.2.30").tcp(1, 80).build());
   EXPECT_EQ(r.verdict, Verdict::Drop);
   EXPECT_EQ(ctx.counters().drops[size_t(DropReason::NoBackend)], 1u);
 }
@@ -279,7 +306,9 @@ TEST(Pipeline, CountersAddUp) {
   auto snap = must_build(lab_state());
   auto ctx = make_ctx();
   send_flows(ctx, *snap, 20000, 100, 0x02);
-  run_one(ctx, *snap, PacketBuilder().eth().ipv4("198.51.100.7", "192.0.2.10").icmp(8, 0, 1).payload(8).build());
+  run_one(
+      ctx, *snap,
+      PacketBuilder().eth().ipv4("198.51.100.7", "192.0.2.10").icmp(8, 0, 1).payload(8).build());
   run_one(ctx, *snap, PacketBuilder().eth().ipv4("198.51.100.7", "192.0.2.99").tcp(1, 80).build());
   run_one(ctx, *snap, Bytes(10, 0));
   run_one(ctx, *snap, PacketBuilder().eth().ipv4("198.51.100.7", "192.0.2.30").tcp(1, 80).build());
@@ -318,11 +347,13 @@ TEST(Snapshot, RejectsInvalidState) {
     auto s = Snapshot::build(spec, nullptr, 1);
     return s ? std::string() : s.error().message;
   };
-  EXPECT_NE(bad([](StateSpec& s) { s.vips[0].table_size = 65536; }).find("prime"), std::string::npos);
+  EXPECT_NE(bad([](StateSpec& s) { s.vips[0].table_size = 65536; }).find("prime"),
+            std::string::npos);
   EXPECT_NE(bad([](StateSpec& s) { s.vips[1].proto = 1; }).find("protocol"), std::string::npos);
   EXPECT_NE(bad([](StateSpec& s) { s.vips.push_back(s.vips[0]); }), "");
   EXPECT_NE(bad([](StateSpec& s) { s.vips[0].backends.push_back(s.vips[0].backends[0]); }), "");
-  EXPECT_NE(bad([](StateSpec& s) { s.egress.source_v6 = IpAddress(); }).find("IPv6"), std::string::npos);
+  EXPECT_NE(bad([](StateSpec& s) { s.egress.source_v6 = IpAddress(); }).find("IPv6"),
+            std::string::npos);
   EXPECT_NE(bad([](StateSpec& s) { s.egress.mtu = 1300; }).find("MTU"), std::string::npos);
   EXPECT_EQ(bad([](StateSpec&) {}), "");
 }

@@ -1,8 +1,9 @@
 #include "dataplane/packet/vip_table.h"
 
-#include <gtest/gtest.h>
-
 #include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 
 namespace steer::dataplane {
 namespace {
@@ -95,9 +96,8 @@ TEST(VipTable, SourceAddressAndPortAreIgnored) {
 
 // Two entries with the same (address, proto, port) are rejected with a message naming them.
 TEST(VipTable, DuplicateIsRejected) {
-  const std::vector<VipTableEntry> entries = {{ip("10.0.0.1"), kTcp, 80, 1},
-                                              {ip("10.0.0.2"), kTcp, 80, 2},
-                                              {ip("10.0.0.1"), kTcp, 80, 3}};
+  const std::vector<VipTableEntry> entries = {
+      {ip("10.0.0.1"), kTcp, 80, 1}, {ip("10.0.0.2"), kTcp, 80, 2}, {ip("10.0.0.1"), kTcp, 80, 3}};
   auto t = VipTable::build(entries);
   ASSERT_FALSE(t.has_value());
   EXPECT_EQ(t.error().message, "duplicate VIP 10.0.0.1 proto 6 port 80");
@@ -131,14 +131,16 @@ TEST(VipTable, ManyEntriesAreAllFound) {
   }
   const VipTable t = build_ok(entries);
   EXPECT_EQ(t.size(), 3000u);
+  EXPECT_LE(t.max_probe_length(), 16u);  // the hash spreads mapped IPv4 and IPv6 keys alike
   for (const VipTableEntry& e : entries) {
     const FlowKey k = FlowKey::make(ip("203.0.113.1"), e.address, 5555, e.port, e.proto);
-    EXPECT_EQ(t.lookup(k), e.vip_index) << e.address << " " << int(e.proto) << " " << e.port;
+    EXPECT_EQ(t.lookup(k), e.vip_index)
+        << e.address.to_string() << " " << int(e.proto) << " " << e.port;
     if (e.port != 0) {
       // A port nobody configured on that address misses unless an all-ports VIP covers it.
       const FlowKey other = FlowKey::make(ip("203.0.113.1"), e.address, 5555, 999, e.proto);
       const uint32_t got = t.lookup(other);
-      EXPECT_TRUE(got == kNoVip || entries[got].port == 0) << e.address;
+      EXPECT_TRUE(got == kNoVip || entries[got].port == 0) << e.address.to_string();
     }
   }
   EXPECT_EQ(t.lookup(to("10.0.100.0", kTcp, 1000)), kNoVip);
@@ -154,6 +156,23 @@ TEST(VipTable, LookupAddressAnswersLowestIndex) {
   EXPECT_EQ(t.lookup_address(ip("2001:db8::1").data()), 2u);
   EXPECT_EQ(t.lookup_address(ip("10.0.0.2").data()), kNoVip);
   EXPECT_EQ(t.lookup_address(ip("2001:db8::2").data()), kNoVip);
+}
+
+// For a port-less packet (a fragment), the all-ports VIP of (address, proto) wins, else the
+// lowest index among that address's VIPs of that protocol.
+TEST(VipTable, LookupAnyPortPrefersAllPortsThenLowestIndex) {
+  const VipTable t = build_ok({{ip("10.0.0.1"), kTcp, 443, 8},
+                               {ip("10.0.0.1"), kTcp, 80, 6},
+                               {ip("10.0.0.1"), kUdp, 53, 1},
+                               {ip("10.0.0.1"), kUdp, 0, 9},
+                               {ip("2001:db8::1"), kTcp, 22, 3}});
+  EXPECT_EQ(t.lookup_any_port(ip("10.0.0.1").data(), kTcp), 6u);
+  EXPECT_EQ(t.lookup_any_port(ip("10.0.0.1").data(), kUdp), 9u);
+  EXPECT_EQ(t.lookup_any_port(ip("2001:db8::1").data(), kTcp), 3u);
+  EXPECT_EQ(t.lookup_any_port(ip("2001:db8::1").data(), kUdp), kNoVip);
+  EXPECT_EQ(t.lookup_any_port(ip("10.0.0.1").data(), 1), kNoVip);
+  EXPECT_EQ(t.lookup_any_port(ip("10.0.0.2").data(), kTcp), kNoVip);
+  EXPECT_EQ(t.lookup_address(ip("10.0.0.1").data()), 1u);
 }
 
 }  // namespace
