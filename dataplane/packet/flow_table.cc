@@ -71,7 +71,7 @@ bool FlowTable::erase(const FlowKey& key, uint64_t hash) noexcept {
   Bucket& bk = buckets_[b];
   for (uint32_t m = match(bk, make_tag(hash, key.proto)); m != 0; m &= m - 1) {
     const uint32_t w = static_cast<uint32_t>(std::countr_zero(m));
-    if (!same_key(slots_[b * kWays + w].key, key)) continue;
+    if (!same_key(slots_[slot_index(b, w)].key, key)) continue;
     bk.tag[w] = 0;
     --occupancy_;
     return true;
