@@ -1,5 +1,7 @@
 #include "tests/support/pipeline_harness.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,14 +15,18 @@ using dataplane::EncapType;
 using dataplane::StateSpec;
 using dataplane::VipSpec;
 
-Frame::Frame(const Bytes& bytes) : storage_(new uint8_t[kTestBufSize]) {
-  if (bytes.size() + kTestHeadroom > kTestBufSize) std::abort();
-  std::memset(storage_.get(), 0xee, kTestBufSize);
-  if (!bytes.empty()) std::memcpy(storage_.get() + kTestHeadroom, bytes.data(), bytes.size());
-  buf_.data = storage_.get() + kTestHeadroom;
+Frame::Frame(const Bytes& bytes, uint32_t headroom, uint32_t tailroom)
+    : storage_(headroom + bytes.size() + tailroom, 0xee) {
+  std::copy(bytes.begin(), bytes.end(), storage_.begin() + headroom);
+  buf_.data = storage_.data() + headroom;
   buf_.len = uint32_t(bytes.size());
-  buf_.headroom = kTestHeadroom;
-  buf_.tailroom = uint32_t(kTestBufSize - kTestHeadroom - bytes.size());
+  buf_.headroom = headroom;
+  buf_.tailroom = tailroom;
+}
+
+bool Frame::consistent() const {
+  return buf_.data - storage_.data() == std::ptrdiff_t(buf_.headroom) &&
+         size_t{buf_.headroom} + buf_.len + buf_.tailroom == storage_.size();
 }
 
 namespace {

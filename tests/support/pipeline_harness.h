@@ -20,17 +20,23 @@
 namespace steer::testing {
 
 inline constexpr uint32_t kTestHeadroom = 128;
-inline constexpr uint32_t kTestBufSize = 10240;
+inline constexpr uint32_t kTestTailroom = 64;
 
-// A frame in a buffer with kTestHeadroom bytes of headroom.
+// A frame in a buffer with headroom and tailroom, as the dataplane hands it over. Bytes
+// outside the frame are filled with 0xee so a stray write shows up. Movable; the frame stays
+// where it is when the Frame moves.
 class Frame {
  public:
-  explicit Frame(const Bytes& bytes);
+  explicit Frame(const Bytes& bytes, uint32_t headroom = kTestHeadroom,
+                 uint32_t tailroom = kTestTailroom);
   dataplane::PacketBuf& buf() { return buf_; }
+  const dataplane::PacketBuf& buf() const { return buf_; }
   Bytes bytes() const { return Bytes(buf_.data, buf_.data + buf_.len); }
+  // headroom + len + tailroom still describe the storage exactly.
+  bool consistent() const;
 
  private:
-  std::unique_ptr<uint8_t[]> storage_;
+  std::vector<uint8_t> storage_;
   dataplane::PacketBuf buf_;
 };
 

@@ -13,6 +13,7 @@
 #include "dataplane/packet/checksum.h"
 #include "dataplane/packet/parse.h"
 #include "tests/support/packet_builder.h"
+#include "tests/support/pipeline_harness.h"
 
 namespace steer::dataplane {
 namespace {
@@ -42,33 +43,7 @@ constexpr const char* kSource6ForHash = "2001:db8:5::5678";  // 2001:db8:5:: + 0
 constexpr uint32_t kFlowLabelForHash = 0xcdef0;
 constexpr uint16_t kGuePortForHash = 0xc000 | 0x1abc;  // 55996
 
-// A frame in a buffer with headroom and tailroom, as the dataplane hands it over. Bytes
-// outside the frame are filled with 0xee so a stray write shows up.
-class TestFrame {
- public:
-  explicit TestFrame(const Bytes& frame, uint32_t headroom = 128, uint32_t tailroom = 64)
-      : storage_(headroom + frame.size() + tailroom, 0xee) {
-    std::copy(frame.begin(), frame.end(), storage_.begin() + headroom);
-    buf.data = storage_.data() + headroom;
-    buf.len = static_cast<uint32_t>(frame.size());
-    buf.headroom = headroom;
-    buf.tailroom = tailroom;
-  }
-  TestFrame(const TestFrame&) = delete;
-  TestFrame& operator=(const TestFrame&) = delete;
-
-  Bytes bytes() const { return Bytes(buf.data, buf.data + buf.len); }
-  // headroom + len + tailroom still describe the storage exactly.
-  bool consistent() const {
-    return buf.data - storage_.data() == static_cast<std::ptrdiff_t>(buf.headroom) &&
-           size_t{buf.headroom} + buf.len + buf.tailroom == storage_.size();
-  }
-
-  PacketBuf buf;
-
- private:
-  std::vector<uint8_t> storage_;
-};
+using steer::testing::Frame;
 
 ParsedPacket parsed(const Bytes& frame) {
   ParsedPacket p;
@@ -208,8 +183,8 @@ TEST_P(EncapFamily, OutputMatchesIndependentlyBuiltFrame) {
   const Family f = GetParam();
   const Bytes in =
       client_frame(f.inner_v6, ClientOptions().with_tos(0x2e << 2 | 0x1));  // DSCP EF (46), ECT(1)
-  TestFrame frame(in);
-  ASSERT_EQ(encapsulate(frame.buf, parsed(in), make_target(f.outer_v6, f.type), kHash),
+  Frame frame(in);
+  ASSERT_EQ(encapsulate(frame.buf(), parsed(in), make_target(f.outer_v6, f.type), kHash),
             EncapStatus::Ok);
   Expected e;
   e.outer_v6 = f.outer_v6;
@@ -236,8 +211,8 @@ INSTANTIATE_TEST_SUITE_P(AllFamilies, EncapFamily,
 // The outer header's fields, pinned at their offsets (IPv4 inner, IPv4 outer, IPIP).
 TEST(Encap, Ipv4OuterHeaderFieldsArePinned) {
   const Bytes in = client_frame(false, ClientOptions().with_tos(0xb9));
-  TestFrame frame(in);
-  ASSERT_EQ(encapsulate(frame.buf, parsed(in), make_target(false, EncapType::Ipip), kHash),
+  Frame frame(in);
+  ASSERT_EQ(encapsulate(frame.buf(), parsed(in), make_target(false, EncapType::Ipip), kHash),
             EncapStatus::Ok);
   const Bytes out = frame.bytes();
   ASSERT_EQ(out.size(), 14 + 20 + in.size() - 14);
@@ -263,10 +238,11 @@ TEST(Encap, CopiesDscpAndEcnToOuterHeader) {
       for (bool inner_v6 : {false, true}) {
         const Bytes in = client_frame(
             inner_v6, ClientOptions().with_tos(static_cast<uint8_t>(tos)).with_payload(10));
-        TestFrame frame(in);
-        ASSERT_EQ(encapsulate(frame.buf, parsed(in), make_target(outer_v6, EncapType::Ipip), kHash),
-                  EncapStatus::Ok);
-        const uint8_t* ip = frame.buf.data + 14;
+        Frame frame(in);
+        ASSERT_EQ(
+            encapsulate(frame.buf(), parsed(in), make_target(outer_v6, EncapType::Ipip), kHash),
+            EncapStatus::Ok);
+        const uint8_t* ip = frame.buf().data + 14;
         const int outer_tos = outer_v6 ? (ip[0] & 0xf) << 4 | ip[1] >> 4 : ip[1];
         ASSERT_EQ(outer_tos, tos) << "outer_v6 " << outer_v6 << " inner_v6 " << inner_v6;
       }
@@ -278,8 +254,8 @@ TEST(Encap, CopiesDscpAndEcnToOuterHeader) {
 // way) always gets DF.
 TEST(Encap, OuterDfFollowsInnerIpv4AndIsSetForIpv6) {
   const Bytes no_df = client_frame(false, ClientOptions().without_df());
-  TestFrame a(no_df);
-  ASSERT_EQ(encapsulate(a.buf, parsed(no_df), make_target(false, EncapType::Ipip), kHash),
+  Frame a(no_df);
+  ASSERT_EQ(encapsulate(a.buf(), parsed(no_df), make_target(false, EncapType::Ipip), kHash),
             EncapStatus::Ok);
   Expected e;
   e.df = false;
@@ -287,10 +263,10 @@ TEST(Encap, OuterDfFollowsInnerIpv4AndIsSetForIpv6) {
   EXPECT_EQ(to_hex(a.bytes()), to_hex(expected_frame(inner_packet(no_df), e)));
 
   const Bytes v6 = client_frame(true);
-  TestFrame b(v6);
-  ASSERT_EQ(encapsulate(b.buf, parsed(v6), make_target(false, EncapType::Gue), kHash),
+  Frame b(v6);
+  ASSERT_EQ(encapsulate(b.buf(), parsed(v6), make_target(false, EncapType::Gue), kHash),
             EncapStatus::Ok);
-  EXPECT_EQ(b.buf.data[14 + 6], 0x40);
+  EXPECT_EQ(b.buf().data[14 + 6], 0x40);
 }
 
 // The outer IPv4 source differs from the configured base only in the configured low bits,
@@ -327,12 +303,12 @@ TEST(Encap, SourceIsFixedWithZeroHashBits) {
   }
   // The same through the frame: two different hashes, same outer source.
   const Bytes in = client_frame(false);
-  TestFrame a(in);
-  TestFrame b(in);
-  ASSERT_EQ(encapsulate(a.buf, parsed(in), t4, 1), EncapStatus::Ok);
-  ASSERT_EQ(encapsulate(b.buf, parsed(in), t4, ~uint64_t{0}), EncapStatus::Ok);
-  EXPECT_EQ(IpAddress::from_v4(a.buf.data + 14 + 12), t4.source_v4);
-  EXPECT_EQ(IpAddress::from_v4(b.buf.data + 14 + 12), t4.source_v4);
+  Frame a(in);
+  Frame b(in);
+  ASSERT_EQ(encapsulate(a.buf(), parsed(in), t4, 1), EncapStatus::Ok);
+  ASSERT_EQ(encapsulate(b.buf(), parsed(in), t4, ~uint64_t{0}), EncapStatus::Ok);
+  EXPECT_EQ(IpAddress::from_v4(a.buf().data + 14 + 12), t4.source_v4);
+  EXPECT_EQ(IpAddress::from_v4(b.buf().data + 14 + 12), t4.source_v4);
 }
 
 // The outer IPv6 source keeps the configured prefix and varies only in the low bits,
@@ -370,11 +346,11 @@ TEST(Encap, Ipv6SourceVariesInExactlyTheConfiguredBits) {
 // The same flow hash always gives the same outer header (per-flow stability).
 TEST(Encap, SameHashGivesSameOuterHeader) {
   const Bytes in = client_frame(true);
-  TestFrame a(in);
-  TestFrame b(in);
+  Frame a(in);
+  Frame b(in);
   const EncapTarget t = make_target(true, EncapType::Gue);
-  ASSERT_EQ(encapsulate(a.buf, parsed(in), t, 0xdeadbeefcafef00dULL), EncapStatus::Ok);
-  ASSERT_EQ(encapsulate(b.buf, parsed(in), t, 0xdeadbeefcafef00dULL), EncapStatus::Ok);
+  ASSERT_EQ(encapsulate(a.buf(), parsed(in), t, 0xdeadbeefcafef00dULL), EncapStatus::Ok);
+  ASSERT_EQ(encapsulate(b.buf(), parsed(in), t, 0xdeadbeefcafef00dULL), EncapStatus::Ok);
   EXPECT_EQ(a.bytes(), b.bytes());
 }
 
@@ -393,21 +369,21 @@ TEST(Encap, GueSourcePortStaysInDynamicRange) {
   EXPECT_GT(seen.size(), 15000u);  // of 16384 possible
   // And through the frame.
   const Bytes in = client_frame(false);
-  TestFrame frame(in);
-  ASSERT_EQ(encapsulate(frame.buf, parsed(in), make_target(false, EncapType::Gue), 0),
+  Frame frame(in);
+  ASSERT_EQ(encapsulate(frame.buf(), parsed(in), make_target(false, EncapType::Gue), 0),
             EncapStatus::Ok);
-  EXPECT_EQ(frame.buf.data[34] << 8 | frame.buf.data[35], 49152);
-  EXPECT_EQ(frame.buf.data[36] << 8 | frame.buf.data[37], 6080);
+  EXPECT_EQ(frame.buf().data[34] << 8 | frame.buf().data[35], 49152);
+  EXPECT_EQ(frame.buf().data[36] << 8 | frame.buf().data[37], 6080);
 }
 
 // The configured GUE port is the outer destination port.
 TEST(Encap, GueUsesConfiguredPort) {
   const Bytes in = client_frame(false);
-  TestFrame frame(in);
+  Frame frame(in);
   EncapTarget t = make_target(false, EncapType::Gue);
   t.gue_port = 5555;
-  ASSERT_EQ(encapsulate(frame.buf, parsed(in), t, kHash), EncapStatus::Ok);
-  EXPECT_EQ(frame.buf.data[36] << 8 | frame.buf.data[37], 5555);
+  ASSERT_EQ(encapsulate(frame.buf(), parsed(in), t, kHash), EncapStatus::Ok);
+  EXPECT_EQ(frame.buf().data[36] << 8 | frame.buf().data[37], 5555);
 }
 
 // Over IPv6 the GUE UDP checksum is present and verifies, for odd and even inner lengths.
@@ -416,13 +392,13 @@ TEST(Encap, GueOverIpv6ChecksumVerifies) {
   for (size_t payload : {0, 1, 2, 3, 511, 1000, 1391}) {
     for (bool inner_v6 : {false, true}) {
       const Bytes in = client_frame(inner_v6, ClientOptions().with_payload(payload));
-      TestFrame frame(in);
-      ASSERT_EQ(encapsulate(frame.buf, parsed(in), make_target(true, EncapType::Gue), rng()),
+      Frame frame(in);
+      ASSERT_EQ(encapsulate(frame.buf(), parsed(in), make_target(true, EncapType::Gue), rng()),
                 EncapStatus::Ok);
-      const uint8_t* ip = frame.buf.data + 14;
+      const uint8_t* ip = frame.buf().data + 14;
       const uint8_t* udp = ip + 40;
       ASSERT_NE(udp[6] | udp[7], 0) << payload;
-      EXPECT_EQ(l4_checksum_v6(ip, 17, udp, frame.buf.len - 54), 0) << payload;
+      EXPECT_EQ(l4_checksum_v6(ip, 17, udp, frame.buf().len - 54), 0) << payload;
     }
   }
 }
@@ -430,22 +406,22 @@ TEST(Encap, GueOverIpv6ChecksumVerifies) {
 // Over IPv4 the GUE UDP checksum is 0 (not computed).
 TEST(Encap, GueOverIpv4HasZeroChecksum) {
   const Bytes in = client_frame(true);
-  TestFrame frame(in);
-  ASSERT_EQ(encapsulate(frame.buf, parsed(in), make_target(false, EncapType::Gue), kHash),
+  Frame frame(in);
+  ASSERT_EQ(encapsulate(frame.buf(), parsed(in), make_target(false, EncapType::Gue), kHash),
             EncapStatus::Ok);
-  EXPECT_EQ(frame.buf.data[34 + 6], 0);
-  EXPECT_EQ(frame.buf.data[34 + 7], 0);
-  EXPECT_EQ(size_t{frame.buf.data[34 + 4]} << 8 | frame.buf.data[34 + 5], 8 + in.size() - 14);
+  EXPECT_EQ(frame.buf().data[34 + 6], 0);
+  EXPECT_EQ(frame.buf().data[34 + 7], 0);
+  EXPECT_EQ(size_t{frame.buf().data[34 + 4]} << 8 | frame.buf().data[34 + 5], 8 + in.size() - 14);
 }
 
 // The flow label carries the hash's low 20 bits.
 TEST(Encap, FlowLabelComesFromHash) {
   EXPECT_EQ(encap_flow_label(kHash), kFlowLabelForHash);
   const Bytes in = client_frame(false);
-  TestFrame frame(in);
-  ASSERT_EQ(encapsulate(frame.buf, parsed(in), make_target(true, EncapType::Ipip), 0xfffff),
+  Frame frame(in);
+  ASSERT_EQ(encapsulate(frame.buf(), parsed(in), make_target(true, EncapType::Ipip), 0xfffff),
             EncapStatus::Ok);
-  const uint8_t* ip = frame.buf.data + 14;
+  const uint8_t* ip = frame.buf().data + 14;
   EXPECT_EQ((ip[1] & 0xf) << 16 | ip[2] << 8 | ip[3], 0xfffff);
 }
 
@@ -455,9 +431,10 @@ TEST(Encap, StripsEthernetPadding) {
     const Bytes bare = client_frame(false, ClientOptions().with_payload(0));  // 54-byte SYN
     Bytes padded = bare;
     padded.resize(60, 0);
-    TestFrame frame(padded);
-    ASSERT_EQ(encapsulate(frame.buf, parsed(padded), make_target(outer_v6, EncapType::Gue), kHash),
-              EncapStatus::Ok);
+    Frame frame(padded);
+    ASSERT_EQ(
+        encapsulate(frame.buf(), parsed(padded), make_target(outer_v6, EncapType::Gue), kHash),
+        EncapStatus::Ok);
     Expected e;
     e.outer_v6 = outer_v6;
     e.type = EncapType::Gue;
@@ -470,8 +447,8 @@ TEST(Encap, StripsEthernetPadding) {
 // A client frame with a VLAN tag leaves untagged when no egress VLAN is configured.
 TEST(Encap, VlanTaggedInLeavesUntagged) {
   const Bytes in = client_frame(false, ClientOptions().with_vlan(0x0064));
-  TestFrame frame(in);
-  ASSERT_EQ(encapsulate(frame.buf, parsed(in), make_target(false, EncapType::Ipip), kHash),
+  Frame frame(in);
+  ASSERT_EQ(encapsulate(frame.buf(), parsed(in), make_target(false, EncapType::Ipip), kHash),
             EncapStatus::Ok);
   Expected e;
   e.source = kSource4ForHash;
@@ -482,10 +459,10 @@ TEST(Encap, VlanTaggedInLeavesUntagged) {
 TEST(Encap, UntaggedInLeavesWithEgressVlan) {
   for (bool outer_v6 : {false, true}) {
     const Bytes in = client_frame(true);
-    TestFrame frame(in);
+    Frame frame(in);
     EncapTarget t = make_target(outer_v6, EncapType::Gue);
     t.egress_vlan = 0xa123;  // PCP 5, VLAN 0x123
-    ASSERT_EQ(encapsulate(frame.buf, parsed(in), t, kHash), EncapStatus::Ok);
+    ASSERT_EQ(encapsulate(frame.buf(), parsed(in), t, kHash), EncapStatus::Ok);
     Expected e;
     e.outer_v6 = outer_v6;
     e.type = EncapType::Gue;
@@ -522,16 +499,16 @@ TEST(Encap, OkAtExactlyMtuAndTooBigOneByteOver) {
     const size_t headers = (c.inner_v6 ? 40 : 20) + 20;  // inner IP + TCP
     const size_t fits = encap_client_mtu(t) - headers;
     const Bytes ok_in = client_frame(c.inner_v6, ClientOptions().with_payload(fits));
-    TestFrame ok(ok_in);
-    ASSERT_EQ(encapsulate(ok.buf, parsed(ok_in), t, kHash), EncapStatus::Ok);
+    Frame ok(ok_in);
+    ASSERT_EQ(encapsulate(ok.buf(), parsed(ok_in), t, kHash), EncapStatus::Ok);
     const uint32_t l2 = 14;
-    EXPECT_EQ(ok.buf.len - l2, uint32_t{t.mtu});  // the outer packet is exactly the MTU
+    EXPECT_EQ(ok.buf().len - l2, uint32_t{t.mtu});  // the outer packet is exactly the MTU
 
     const Bytes big_in = client_frame(c.inner_v6, ClientOptions().with_payload(fits + 1));
-    TestFrame big(big_in);
-    EXPECT_EQ(encapsulate(big.buf, parsed(big_in), t, kHash), EncapStatus::TooBig);
+    Frame big(big_in);
+    EXPECT_EQ(encapsulate(big.buf(), parsed(big_in), t, kHash), EncapStatus::TooBig);
     EXPECT_EQ(big.bytes(), big_in);
-    EXPECT_EQ(big.buf.headroom, 128u);
+    EXPECT_EQ(big.buf().headroom, 128u);
     EXPECT_TRUE(big.consistent());
   }
 }
@@ -547,15 +524,15 @@ TEST(Encap, NoHeadroomLeavesFrameUntouched) {
       const Bytes in = client_frame(false, opts);
       const uint32_t need = 14 + (vlan_out ? 4 : 0) + 48 - (vlan_in ? 18 : 14);
 
-      TestFrame short_frame(in, need - 1);
-      EXPECT_EQ(encapsulate(short_frame.buf, parsed(in), t, kHash), EncapStatus::NoHeadroom);
+      Frame short_frame(in, need - 1);
+      EXPECT_EQ(encapsulate(short_frame.buf(), parsed(in), t, kHash), EncapStatus::NoHeadroom);
       EXPECT_EQ(short_frame.bytes(), in);
-      EXPECT_EQ(short_frame.buf.headroom, need - 1);
+      EXPECT_EQ(short_frame.buf().headroom, need - 1);
       EXPECT_TRUE(short_frame.consistent());
 
-      TestFrame exact(in, need);
-      EXPECT_EQ(encapsulate(exact.buf, parsed(in), t, kHash), EncapStatus::Ok);
-      EXPECT_EQ(exact.buf.headroom, 0u);
+      Frame exact(in, need);
+      EXPECT_EQ(encapsulate(exact.buf(), parsed(in), t, kHash), EncapStatus::Ok);
+      EXPECT_EQ(exact.buf().headroom, 0u);
       EXPECT_TRUE(exact.consistent());
     }
   }
@@ -566,8 +543,8 @@ TEST(Encap, MalformedWhenParsedLengthExceedsFrame) {
   const Bytes in = client_frame(false);
   ParsedPacket p = parsed(in);
   p.ip_total_len += 1;
-  TestFrame frame(in);
-  EXPECT_EQ(encapsulate(frame.buf, p, make_target(false, EncapType::Ipip), kHash),
+  Frame frame(in);
+  EXPECT_EQ(encapsulate(frame.buf(), p, make_target(false, EncapType::Ipip), kHash),
             EncapStatus::Malformed);
   EXPECT_EQ(frame.bytes(), in);
 }

@@ -10,6 +10,7 @@
 
 #include "dataplane/packet/parse.h"
 #include "tests/support/packet_builder.h"
+#include "tests/support/pipeline_harness.h"
 
 namespace steer::dataplane {
 namespace {
@@ -27,33 +28,7 @@ constexpr const char* kVip4 = "192.0.2.10";
 constexpr const char* kClient6 = "2001:db8:c::7";
 constexpr const char* kVip6 = "2001:db8:f::10";
 
-// A frame in a buffer with headroom and tailroom, as the dataplane hands it over. Bytes
-// outside the frame are filled with 0xee so a stray write shows up.
-class TestFrame {
- public:
-  explicit TestFrame(const Bytes& frame, uint32_t headroom = 128, uint32_t tailroom = 64)
-      : storage_(headroom + frame.size() + tailroom, 0xee) {
-    std::copy(frame.begin(), frame.end(), storage_.begin() + headroom);
-    buf.data = storage_.data() + headroom;
-    buf.len = static_cast<uint32_t>(frame.size());
-    buf.headroom = headroom;
-    buf.tailroom = tailroom;
-  }
-  TestFrame(const TestFrame&) = delete;
-  TestFrame& operator=(const TestFrame&) = delete;
-
-  Bytes bytes() const { return Bytes(buf.data, buf.data + buf.len); }
-  // headroom + len + tailroom still describe the storage exactly.
-  bool consistent() const {
-    return buf.data - storage_.data() == static_cast<std::ptrdiff_t>(buf.headroom) &&
-           size_t{buf.headroom} + buf.len + buf.tailroom == storage_.size();
-  }
-
-  PacketBuf buf;
-
- private:
-  std::vector<uint8_t> storage_;
-};
+using steer::testing::Frame;
 
 ParsedPacket parsed(const Bytes& frame) {
   ParsedPacket p;
@@ -105,8 +80,8 @@ Bytes expected_too_big(bool v6, uint32_t mtu_field, const Bytes& quoted,
 // A small original packet is quoted whole in the IPv4 fragmentation-needed reply.
 TEST(IcmpTooBig, Ipv4QuotesSmallPacketWhole) {
   const Bytes in = client_tcp(false, 100);
-  TestFrame frame(in);
-  ASSERT_TRUE(make_too_big_reply(frame.buf, parsed(in), 1480));
+  Frame frame(in);
+  ASSERT_TRUE(make_too_big_reply(frame.buf(), parsed(in), 1480));
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(expected_too_big(false, 1480, ip_prefix(in, 14, 140))));
   EXPECT_TRUE(frame.consistent());
 }
@@ -114,9 +89,9 @@ TEST(IcmpTooBig, Ipv4QuotesSmallPacketWhole) {
 // A full-size original is cut so the reply IP packet is exactly 576 bytes.
 TEST(IcmpTooBig, Ipv4TruncatesLargePacketToExactly576) {
   const Bytes in = client_tcp(false, 1460);  // 1500-byte IP packet
-  TestFrame frame(in);
-  ASSERT_TRUE(make_too_big_reply(frame.buf, parsed(in), 1480));
-  EXPECT_EQ(frame.buf.len, 14u + 576u);
+  Frame frame(in);
+  ASSERT_TRUE(make_too_big_reply(frame.buf(), parsed(in), 1480));
+  EXPECT_EQ(frame.buf().len, 14u + 576u);
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(expected_too_big(false, 1480, ip_prefix(in, 14, 548))));
   EXPECT_TRUE(frame.consistent());
 }
@@ -124,22 +99,22 @@ TEST(IcmpTooBig, Ipv4TruncatesLargePacketToExactly576) {
 // At the boundary: a 548-byte original fits whole in 576; a 549-byte one loses its last byte.
 TEST(IcmpTooBig, Ipv4BoundaryAt548QuotedBytes) {
   const Bytes fits = client_tcp(false, 548 - 40);
-  TestFrame a(fits);
-  ASSERT_TRUE(make_too_big_reply(a.buf, parsed(fits), 1400));
+  Frame a(fits);
+  ASSERT_TRUE(make_too_big_reply(a.buf(), parsed(fits), 1400));
   EXPECT_EQ(to_hex(a.bytes()), to_hex(expected_too_big(false, 1400, ip_prefix(fits, 14, 548))));
 
   const Bytes over = client_tcp(false, 549 - 40);
-  TestFrame b(over);
-  ASSERT_TRUE(make_too_big_reply(b.buf, parsed(over), 1400));
-  EXPECT_EQ(b.buf.len, 14u + 576u);
+  Frame b(over);
+  ASSERT_TRUE(make_too_big_reply(b.buf(), parsed(over), 1400));
+  EXPECT_EQ(b.buf().len, 14u + 576u);
   EXPECT_EQ(to_hex(b.bytes()), to_hex(expected_too_big(false, 1400, ip_prefix(over, 14, 548))));
 }
 
 // A small original is quoted whole in the ICMPv6 packet-too-big reply.
 TEST(IcmpTooBig, Ipv6QuotesSmallPacketWhole) {
   const Bytes in = client_tcp(true, 333);
-  TestFrame frame(in);
-  ASSERT_TRUE(make_too_big_reply(frame.buf, parsed(in), 1452));
+  Frame frame(in);
+  ASSERT_TRUE(make_too_big_reply(frame.buf(), parsed(in), 1452));
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(expected_too_big(true, 1452, ip_prefix(in, 14, 393))));
   EXPECT_TRUE(frame.consistent());
 }
@@ -147,32 +122,32 @@ TEST(IcmpTooBig, Ipv6QuotesSmallPacketWhole) {
 // A full-size original is cut so the reply IPv6 packet is exactly 1280 bytes.
 TEST(IcmpTooBig, Ipv6TruncatesLargePacketToExactly1280) {
   const Bytes in = client_tcp(true, 1440);  // 1500-byte IPv6 packet
-  TestFrame frame(in);
-  ASSERT_TRUE(make_too_big_reply(frame.buf, parsed(in), 1452));
-  EXPECT_EQ(frame.buf.len, 14u + 1280u);
+  Frame frame(in);
+  ASSERT_TRUE(make_too_big_reply(frame.buf(), parsed(in), 1452));
+  EXPECT_EQ(frame.buf().len, 14u + 1280u);
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(expected_too_big(true, 1452, ip_prefix(in, 14, 1232))));
 }
 
 // At the boundary: a 1232-byte original fits whole in 1280; a 1233-byte one is cut.
 TEST(IcmpTooBig, Ipv6BoundaryAt1232QuotedBytes) {
   const Bytes fits = client_tcp(true, 1232 - 60);
-  TestFrame a(fits);
-  ASSERT_TRUE(make_too_big_reply(a.buf, parsed(fits), 1452));
+  Frame a(fits);
+  ASSERT_TRUE(make_too_big_reply(a.buf(), parsed(fits), 1452));
   EXPECT_EQ(to_hex(a.bytes()), to_hex(expected_too_big(true, 1452, ip_prefix(fits, 14, 1232))));
 
   const Bytes over = client_tcp(true, 1233 - 60);
-  TestFrame b(over);
-  ASSERT_TRUE(make_too_big_reply(b.buf, parsed(over), 1452));
-  EXPECT_EQ(b.buf.len, 14u + 1280u);
+  Frame b(over);
+  ASSERT_TRUE(make_too_big_reply(b.buf(), parsed(over), 1452));
+  EXPECT_EQ(b.buf().len, 14u + 1280u);
   EXPECT_EQ(to_hex(b.bytes()), to_hex(expected_too_big(true, 1452, ip_prefix(over, 14, 1232))));
 }
 
 // IPv6 never announces an MTU below 1280 (RFC 8200 section 5).
 TEST(IcmpTooBig, Ipv6AnnouncesAtLeast1280) {
   const Bytes in = client_tcp(true, 1300);
-  TestFrame frame(in);
-  ASSERT_TRUE(make_too_big_reply(frame.buf, parsed(in), 1232));
-  const uint8_t* icmp = frame.buf.data + 14 + 40;
+  Frame frame(in);
+  ASSERT_TRUE(make_too_big_reply(frame.buf(), parsed(in), 1232));
+  const uint8_t* icmp = frame.buf().data + 14 + 40;
   EXPECT_EQ(icmp[4] << 24 | icmp[5] << 16 | icmp[6] << 8 | icmp[7], 1280);
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(expected_too_big(true, 1280, ip_prefix(in, 14, 1232))));
 }
@@ -181,8 +156,8 @@ TEST(IcmpTooBig, Ipv6AnnouncesAtLeast1280) {
 TEST(IcmpTooBig, KeepsVlanTag) {
   for (bool v6 : {false, true}) {
     const Bytes in = client_tcp(v6, 1400, 0x2064);
-    TestFrame frame(in);
-    ASSERT_TRUE(make_too_big_reply(frame.buf, parsed(in), 1400));
+    Frame frame(in);
+    ASSERT_TRUE(make_too_big_reply(frame.buf(), parsed(in), 1400));
     const size_t quoted = v6 ? 1232 : 548;
     EXPECT_EQ(to_hex(frame.bytes()),
               to_hex(expected_too_big(v6, 1400, ip_prefix(in, 18, quoted), 0x2064)))
@@ -196,8 +171,8 @@ TEST(IcmpTooBig, DoesNotQuoteEthernetPadding) {
   const Bytes bare = client_tcp(false, 0);  // 54-byte frame, 40-byte IP packet
   Bytes padded = bare;
   padded.resize(60, 0);
-  TestFrame frame(padded);
-  ASSERT_TRUE(make_too_big_reply(frame.buf, parsed(padded), 1480));
+  Frame frame(padded);
+  ASSERT_TRUE(make_too_big_reply(frame.buf(), parsed(padded), 1480));
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(expected_too_big(false, 1480, ip_prefix(bare, 14, 40))));
 }
 
@@ -207,14 +182,14 @@ TEST(IcmpTooBig, FailsWithoutHeadroomAndLeavesFrameUntouched) {
   for (bool v6 : {false, true}) {
     const uint32_t need = v6 ? 48 : 28;
     const Bytes in = client_tcp(v6, 1400);
-    TestFrame short_frame(in, need - 1);
-    EXPECT_FALSE(make_too_big_reply(short_frame.buf, parsed(in), 1400));
+    Frame short_frame(in, need - 1);
+    EXPECT_FALSE(make_too_big_reply(short_frame.buf(), parsed(in), 1400));
     EXPECT_EQ(short_frame.bytes(), in);
-    EXPECT_EQ(short_frame.buf.headroom, need - 1);
+    EXPECT_EQ(short_frame.buf().headroom, need - 1);
 
-    TestFrame exact(in, need);
-    EXPECT_TRUE(make_too_big_reply(exact.buf, parsed(in), 1400));
-    EXPECT_EQ(exact.buf.headroom, 0u);
+    Frame exact(in, need);
+    EXPECT_TRUE(make_too_big_reply(exact.buf(), parsed(in), 1400));
+    EXPECT_EQ(exact.buf().headroom, 0u);
     EXPECT_TRUE(exact.consistent());
   }
 }
@@ -224,8 +199,8 @@ TEST(IcmpTooBig, RefusesParsedPacketLongerThanFrame) {
   const Bytes in = client_tcp(false, 10);
   ParsedPacket p = parsed(in);
   p.ip_total_len = static_cast<uint32_t>(in.size());
-  TestFrame frame(in);
-  EXPECT_FALSE(make_too_big_reply(frame.buf, p, 1400));
+  Frame frame(in);
+  EXPECT_FALSE(make_too_big_reply(frame.buf(), p, 1400));
   EXPECT_EQ(frame.bytes(), in);
 }
 
@@ -271,8 +246,8 @@ Bytes echo_frame(const Echo& e, bool reply) {
 TEST(IcmpEcho, Ipv4ReplyWithOddPayload) {
   const Echo e;
   const Bytes in = echo_frame(e, false);
-  TestFrame frame(in);
-  ASSERT_TRUE(make_echo_reply(frame.buf, parsed(in)));
+  Frame frame(in);
+  ASSERT_TRUE(make_echo_reply(frame.buf(), parsed(in)));
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(echo_frame(e, true)));
   EXPECT_TRUE(frame.consistent());
 }
@@ -284,8 +259,8 @@ TEST(IcmpEcho, Ipv6ReplyWithVlanAndOddPayload) {
   e.payload = 57;
   e.vlan = 0x0123;
   const Bytes in = echo_frame(e, false);
-  TestFrame frame(in);
-  ASSERT_TRUE(make_echo_reply(frame.buf, parsed(in)));
+  Frame frame(in);
+  ASSERT_TRUE(make_echo_reply(frame.buf(), parsed(in)));
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(echo_frame(e, true)));
 }
 
@@ -295,8 +270,8 @@ TEST(IcmpEcho, StripsEthernetPadding) {
   e.payload = 1;  // 43-byte frame, padded to 60
   Bytes in = echo_frame(e, false);
   in.resize(60, 0);
-  TestFrame frame(in);
-  ASSERT_TRUE(make_echo_reply(frame.buf, parsed(in)));
+  Frame frame(in);
+  ASSERT_TRUE(make_echo_reply(frame.buf(), parsed(in)));
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(echo_frame(e, true)));
   EXPECT_TRUE(frame.consistent());
 }
@@ -312,8 +287,8 @@ TEST(IcmpEcho, IncrementalChecksumsMatchFreshOnes) {
     e.ttl = static_cast<uint8_t>(rng());
     e.tos = static_cast<uint8_t>(rng());
     const Bytes in = echo_frame(e, false);
-    TestFrame frame(in);
-    ASSERT_TRUE(make_echo_reply(frame.buf, parsed(in)));
+    Frame frame(in);
+    ASSERT_TRUE(make_echo_reply(frame.buf(), parsed(in)));
     ASSERT_EQ(to_hex(frame.bytes()), to_hex(echo_frame(e, true)))
         << "v6 " << e.v6 << " payload " << e.payload << " ttl " << int{e.ttl};
   }
@@ -346,8 +321,8 @@ TEST(IcmpEcho, RefusesNonEchoRequests) {
                        .payload(16)
                        .build());
   for (const Bytes& in : frames) {
-    TestFrame frame(in);
-    EXPECT_FALSE(make_echo_reply(frame.buf, parsed(in))) << to_hex(in);
+    Frame frame(in);
+    EXPECT_FALSE(make_echo_reply(frame.buf(), parsed(in))) << to_hex(in);
     EXPECT_EQ(frame.bytes(), in);
   }
 }
