@@ -2,11 +2,15 @@
 // prints one JSON object per frame on stdout, for cross-checks against an independent
 // dissector (tests/scapy/crosscheck.py).
 //
-//   packet_tool parse   < frames.hex    # parse(): status, drop reason, offsets, keys
+//   packet_tool parse    < frames.hex   # parse(): status, drop reason, offsets, keys
+//   packet_tool pipeline < frames.hex   # process_burst() over the lab state
+//                                       # (tests/support/pipeline_harness.h): verdict,
+//                                       # drop reason, output frame
 //
 // An empty line is a zero-length frame. A line that is not hex prints {"error": ...} and the
 // tool exits 2 after the last line; an unknown mode exits 2 at once. Modes are a table, so a
 // new one is a function and a row.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -18,6 +22,8 @@
 #include "common/flow_key.h"
 #include "dataplane/packet/drop_reason.h"
 #include "dataplane/packet/parse.h"
+#include "dataplane/packet/pipeline.h"
+#include "tests/support/pipeline_harness.h"
 
 namespace steer::tools {
 namespace {
@@ -160,12 +166,32 @@ std::string parse_line(const std::vector<uint8_t>& frame) {
   return j.str();
 }
 
+// One pipeline (flow table and all) over the lab state for the whole run, so repeated
+// 5-tuples hit the flow table the way a worker lcore's would.
+std::string pipeline_line(const std::vector<uint8_t>& frame) {
+  static const auto snap = testing::must_build(testing::lab_state());
+  static auto ctx = std::move(*dataplane::PipelineContext::create({{1 << 16}}));
+  uint64_t before[dataplane::kDropReasonCount];
+  std::copy_n(ctx.counters().drops, dataplane::kDropReasonCount, before);
+  const auto r = testing::run_one(ctx, *snap, frame);
+  static constexpr std::string_view kVerdicts[] = {"forward", "reply", "pass", "drop"};
+  std::string out = "{\"verdict\": \"";
+  out += kVerdicts[static_cast<int>(r.verdict)];
+  out += "\", \"drop\": \"";
+  for (size_t i = 0; i < dataplane::kDropReasonCount; ++i) {
+    if (ctx.counters().drops[i] != before[i]) out += dataplane::kDropReasonNames[i];
+  }
+  out += "\", \"out\": \"" + testing::to_hex(r.out) + "\"}";
+  return out;
+}
+
 struct Mode {
   std::string_view name;
   std::string (*run)(const std::vector<uint8_t>& frame);
 };
 constexpr Mode kModes[] = {
     {"parse", parse_line},
+    {"pipeline", pipeline_line},
 };
 
 int run(int argc, char** argv) {
