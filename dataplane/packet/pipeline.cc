@@ -147,7 +147,17 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
       ctx.flows_.prefetch(pd.hash);
     }
 
-    // Pass 2: choose the backend and rewrite.
+    // Pass 2: every flow-table lookup of the burst back to back, so the CPU overlaps their
+    // bucket and key-slot reads instead of waiting for each behind a packet's rewrite.
+    for (uint32_t i = 0; i < count; ++i) {
+      PipelineContext::Pending& pd = ctx.pending_[i];
+      pd.hit =
+          (pd.kind == PipelineContext::Kind::Flow || pd.kind == PipelineContext::Kind::IcmpError) &&
+          ctx.flows_.lookup(pd.key, pd.hash, now_ms, pd.handle);
+    }
+
+    // Pass 3: choose the backend and rewrite.
+    bool inserted = false;  // a flow created in this burst may have missed in pass 2
     for (uint32_t i = 0; i < count; ++i) {
       PipelineContext::Pending& pd = ctx.pending_[i];
       if (pd.kind == PipelineContext::Kind::Done) continue;
@@ -156,14 +166,14 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
       const SnapshotBackend* backend = nullptr;
       bool is_new = false;
 
-      if (pd.kind != PipelineContext::Kind::Fragment) {
-        uint32_t handle;
-        if (ctx.flows_.lookup(pd.key, pd.hash, now_ms, handle)) {
-          backend = snap.backend(handle);
-          if (backend == nullptr || backend->vip != pd.vip) {
-            backend = nullptr;
-            ++c.rechosen;
-          }
+      if (!pd.hit && inserted && pd.kind != PipelineContext::Kind::Fragment) {
+        pd.hit = ctx.flows_.lookup(pd.key, pd.hash, now_ms, pd.handle);
+      }
+      if (pd.hit) {
+        backend = snap.backend(pd.handle);
+        if (backend == nullptr || backend->vip != pd.vip) {
+          backend = nullptr;
+          ++c.rechosen;
         }
       }
       if (backend == nullptr) {
@@ -176,6 +186,7 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
         if (pd.kind == PipelineContext::Kind::Flow) {
           ctx.flows_.insert(pd.key, pd.hash, now_ms, handle);
           is_new = true;
+          inserted = true;
         }
       }
 

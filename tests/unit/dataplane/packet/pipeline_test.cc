@@ -339,6 +339,28 @@ TEST(Pipeline, LongBurstIsProcessedInChunks) {
   EXPECT_EQ(ctx.counters().forwarded, 150u);
 }
 
+// Two packets of one new flow in the same burst: the first creates the flow, the second
+// finds it (lookups for the whole burst run before the first insert, so this is the case
+// that must re-check), and the flow is counted new once.
+TEST(Pipeline, NewFlowTwiceInOneBurstIsOneFlow) {
+  auto snap = must_build(lab_state());
+  auto ctx = make_ctx();
+  std::vector<testing::Frame> frames;
+  frames.emplace_back(tcp_to_vip0(12345, 0x02));
+  frames.emplace_back(tcp_to_vip0(23456, 0x02));
+  frames.emplace_back(tcp_to_vip0(12345, 0x10));
+  PacketBuf bufs[3] = {frames[0].buf(), frames[1].buf(), frames[2].buf()};
+  Verdict v[3];
+  process_burst(ctx, *snap, bufs, v, 3, 5);
+  for (auto verdict : v) EXPECT_EQ(verdict, Verdict::Forward);
+  const auto out0 = testing::Bytes(bufs[0].data, bufs[0].data + bufs[0].len);
+  const auto out2 = testing::Bytes(bufs[2].data, bufs[2].data + bufs[2].len);
+  EXPECT_EQ(outer_destination(out0), outer_destination(out2));
+  EXPECT_EQ(ctx.counters().new_flows, 2u);
+  EXPECT_EQ(ctx.flows().counters().inserts, 2u);
+  EXPECT_EQ(ctx.flows().occupancy(), 2u);
+}
+
 // Snapshot validation: the errors an operator would make are refused with a clear message.
 TEST(Snapshot, RejectsInvalidState) {
   auto bad = [](auto mutate) {
