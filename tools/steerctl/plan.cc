@@ -73,9 +73,13 @@ size_t active_count(const Pool& pool) {
 
 // Builds the table of one pool and returns, for every slot, the index of its owner in `order`
 // (the sorted union of addresses), or kNoBackend.
-Result<std::vector<uint32_t>> owners_by_union_index(const Pool& pool,
-                                                    const std::vector<IpAddress>& order,
-                                                    uint32_t table_size, std::string_view name) {
+struct PoolTable {
+  std::vector<uint32_t> owners;  // slot → index in the union order, or kNoBackend
+  uint64_t fingerprint = 0;      // maglev_fingerprint of the pool's table
+};
+
+Result<PoolTable> owners_by_union_index(const Pool& pool, const std::vector<IpAddress>& order,
+                                        uint32_t table_size, std::string_view name) {
   std::vector<MaglevBackend> backends;
   backends.reserve(pool.entries.size());
   std::vector<uint32_t> to_union;
@@ -87,13 +91,14 @@ Result<std::vector<uint32_t>> owners_by_union_index(const Pool& pool,
   }
   auto table = MaglevTable::build(backends, table_size);
   if (!table) return fail(fmt::format("{}: {}", name, table.error().message));
-  std::vector<uint32_t> owners;
-  owners.reserve(table_size);
+  PoolTable out;
+  out.fingerprint = hashing::maglev_fingerprint(*table, backends);
+  out.owners.reserve(table_size);
   for (const uint32_t index : table->entries()) {
-    owners.push_back(index == MaglevTable::kNoBackend ? MaglevTable::kNoBackend
-                                                      : to_union.at(index));
+    out.owners.push_back(index == MaglevTable::kNoBackend ? MaglevTable::kNoBackend
+                                                          : to_union.at(index));
   }
-  return owners;
+  return out;
 }
 
 // max(0, target_before − target_after) for one backend, computed from the integer weights so
@@ -381,6 +386,8 @@ Result<PlanReport> plan(const Pool& before, const Pool& after, uint32_t table_si
 
   PlanReport report;
   report.table_size = table_size;
+  report.fingerprint_before = owners_before->fingerprint;
+  report.fingerprint_after = owners_after->fingerprint;
   report.backends_before = before.entries.size();
   report.backends_after = after.entries.size();
   report.total_weight_before = total_weight(before);
@@ -389,8 +396,8 @@ Result<PlanReport> plan(const Pool& before, const Pool& after, uint32_t table_si
   for (size_t i = 0; i < order.size(); ++i) report.backends[i].address = order[i];
 
   for (uint32_t slot = 0; slot < table_size; ++slot) {
-    const uint32_t a = (*owners_before)[slot];
-    const uint32_t b = (*owners_after)[slot];
+    const uint32_t a = owners_before->owners[slot];
+    const uint32_t b = owners_after->owners[slot];
     if (a == MaglevTable::kNoBackend) {
       ++report.unowned_slots_before;
     } else {
@@ -518,6 +525,8 @@ std::string format_plan_table(const PlanReport& report) {
   summary("moved / optimal", report.moved_to_optimal
                                  ? fmt::format("{:.3f}", *report.moved_to_optimal)
                                  : std::string("n/a (nothing has to move)"));
+  summary("fingerprint", fmt::format("{:016x} → {:016x} (compare with every LB: docs/maglev.md)",
+                                     report.fingerprint_before, report.fingerprint_after));
   if (report.unowned_slots_before || report.unowned_slots_after) {
     summary("unowned slots",
             fmt::format("{} → {}", report.unowned_slots_before, report.unowned_slots_after));
@@ -590,6 +599,8 @@ std::string format_plan_json(const PlanReport& report) {
   out += report.backends.empty() ? "],\n" : "\n  ],\n";
   out += fmt::format("  \"unowned_slots_before\": {},\n", report.unowned_slots_before);
   out += fmt::format("  \"unowned_slots_after\": {},\n", report.unowned_slots_after);
+  out += fmt::format("  \"fingerprint_before\": \"{:016x}\",\n", report.fingerprint_before);
+  out += fmt::format("  \"fingerprint_after\": \"{:016x}\",\n", report.fingerprint_after);
   out += fmt::format("  \"moved_slots\": {},\n", report.moved_slots);
   out += fmt::format("  \"moved_percent\": {},\n", json_number(report.moved_fraction * 100));
   out += fmt::format("  \"optimal_percent\": {},\n", json_number(report.optimal_fraction * 100));

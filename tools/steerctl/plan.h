@@ -129,6 +129,10 @@ struct PlanReport {
   std::vector<BackendPlan> backends;  // union of both pools, sorted by address
   uint32_t unowned_slots_before = 0;  // slots with no backend (all weights 0)
   uint32_t unowned_slots_after = 0;
+  // hashing::maglev_fingerprint of each table: the same pool gives the same value on every
+  // LB, so an operator can check a live LB's table against the plan.
+  uint64_t fingerprint_before = 0;
+  uint64_t fingerprint_after = 0;
   uint32_t moved_slots = 0;
   double moved_fraction = 0;
   double optimal_fraction = 0;

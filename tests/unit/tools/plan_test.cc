@@ -750,13 +750,14 @@ TEST(FormatPlanJson, ParsesAndMatchesReport) {
   const auto doc = JsonReader(text).read();
   ASSERT_TRUE(doc) << text;
   ASSERT_EQ(doc->kind, Json::Kind::Object);
-  for (const char* key : {"table_size", "backends_before", "backends_after", "total_weight_before",
-                          "total_weight_after", "backends", "unowned_slots_before",
-                          "unowned_slots_after", "moved_slots", "moved_percent", "optimal_percent",
-                          "moved_to_optimal", "size_warning", "notes"}) {
+  for (const char* key :
+       {"table_size", "backends_before", "backends_after", "total_weight_before",
+        "total_weight_after", "backends", "unowned_slots_before", "unowned_slots_after",
+        "fingerprint_before", "fingerprint_after", "moved_slots", "moved_percent",
+        "optimal_percent", "moved_to_optimal", "size_warning", "notes"}) {
     EXPECT_TRUE(doc->has(key)) << key;
   }
-  EXPECT_EQ(doc->object.size(), 14u);
+  EXPECT_EQ(doc->object.size(), 16u);
   EXPECT_EQ((*doc)["table_size"].number, 211);
   EXPECT_EQ((*doc)["moved_slots"].number, report->moved_slots);
   EXPECT_NEAR((*doc)["moved_percent"].number, report->moved_fraction * 100, 1e-4);
@@ -945,6 +946,44 @@ TEST_F(EndToEnd, ExamplePoolPlans) {
       run({"plan", "--pool", std::string(root) + "/examples/pool.txt", "--drain", "192.0.2.13"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("192.0.2.13 is drained"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace steer::tools
+
+namespace steer::tools {
+namespace {
+
+// The plan carries each table's Maglev fingerprint, the value an operator compares with a
+// live LB: it is maglev_fingerprint of the pool's table, and the order of the pool file does
+// not change it.
+TEST(PlanFingerprint, MatchesMaglevFingerprintAndIgnoresOrder) {
+  auto a = parse_pool("192.0.2.1 1\n192.0.2.2 2\n2001:db8::1 3\n");
+  auto b = parse_pool("2001:db8::1 3\n192.0.2.2 2\n192.0.2.1 1\n");
+  ASSERT_TRUE(a && b);
+  auto ra = plan(*a, *a);
+  auto rb = plan(*b, *b);
+  ASSERT_TRUE(ra && rb);
+  EXPECT_EQ(ra->fingerprint_before, rb->fingerprint_before);
+  EXPECT_EQ(ra->fingerprint_before, ra->fingerprint_after);
+
+  std::vector<hashing::MaglevBackend> backends;
+  for (const PoolEntry& e : a->entries) backends.push_back({e.address, e.weight});
+  auto table = hashing::MaglevTable::build(backends);
+  ASSERT_TRUE(table);
+  EXPECT_EQ(ra->fingerprint_before, hashing::maglev_fingerprint(*table, backends));
+
+  Change drain = *parse_change(ChangeKind::Drain, "192.0.2.2");
+  auto after = apply_changes(*a, std::span<const Change>(&drain, 1));
+  ASSERT_TRUE(after);
+  auto rc = plan(*a, *after);
+  ASSERT_TRUE(rc);
+  EXPECT_NE(rc->fingerprint_before, rc->fingerprint_after);
+  EXPECT_NE(format_plan_table(*rc).find(fmt::format("{:016x}", rc->fingerprint_after)),
+            std::string::npos);
+  EXPECT_NE(format_plan_json(*rc).find(
+                fmt::format("\"fingerprint_after\": \"{:016x}\"", rc->fingerprint_after)),
+            std::string::npos);
 }
 
 }  // namespace
