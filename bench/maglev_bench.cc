@@ -55,8 +55,9 @@ double max_over_mean(const MaglevTable& table, std::span<const MaglevBackend> ba
   return worst;
 }
 
-void BM_MaglevBuild(benchmark::State& state) {
-  const auto backends = make_backends(size_t(state.range(0)), false);
+// Builds a table of range(0) backends, equal or weighted (1..10), at size range(1).
+void BM_MaglevBuild(benchmark::State& state, bool weighted) {
+  const auto backends = make_backends(size_t(state.range(0)), weighted);
   const auto size = uint32_t(state.range(1));
   for (auto _ : state) {
     auto table = MaglevTable::build(backends, size);
@@ -65,21 +66,12 @@ void BM_MaglevBuild(benchmark::State& state) {
   state.counters["max_over_mean"] =
       benchmark::Counter(max_over_mean(build_or_die(backends, size), backends));
 }
-BENCHMARK(BM_MaglevBuild)
+BENCHMARK_CAPTURE(BM_MaglevBuild, equal, false)
+    ->Name("BM_MaglevBuild")
     ->ArgsProduct({{10, 100, 1000, 5000}, {65537, 655373}})
     ->Unit(benchmark::kMicrosecond);
-
-void BM_MaglevBuildWeighted(benchmark::State& state) {
-  const auto backends = make_backends(size_t(state.range(0)), true);
-  const auto size = uint32_t(state.range(1));
-  for (auto _ : state) {
-    auto table = MaglevTable::build(backends, size);
-    benchmark::DoNotOptimize(table);
-  }
-  state.counters["max_over_mean"] =
-      benchmark::Counter(max_over_mean(build_or_die(backends, size), backends));
-}
-BENCHMARK(BM_MaglevBuildWeighted)
+BENCHMARK_CAPTURE(BM_MaglevBuild, weighted, true)
+    ->Name("BM_MaglevBuildWeighted")
     ->ArgsProduct({{100, 1000}, {65537, 655373}})
     ->Unit(benchmark::kMicrosecond);
 

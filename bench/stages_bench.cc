@@ -12,19 +12,14 @@
 #include "dataplane/packet/icmp.h"
 #include "dataplane/packet/parse.h"
 #include "tests/support/packet_builder.h"
+#include "tests/support/pipeline_harness.h"
 
 namespace steer::dataplane {
 namespace {
 
 using testing::Bytes;
+using testing::must_parse;
 using testing::PacketBuilder;
-
-ParsedPacket parsed(const Bytes& frame) {
-  ParsedPacket p;
-  DropReason r{};
-  parse(frame.data(), uint32_t(frame.size()), p, r);
-  return p;
-}
 
 void BM_Parse(benchmark::State& state, Bytes frame) {
   ParsedPacket p;
@@ -71,7 +66,7 @@ void BM_Encap(benchmark::State& state, bool inner_v6, bool outer_v6, EncapType t
     b.ipv4("198.51.100.7", "192.0.2.10");
   }
   const Bytes frame = b.tcp(40000, 443).payload(size_t(state.range(0))).build();
-  const ParsedPacket p = parsed(frame);
+  const ParsedPacket p = must_parse(frame);
   EncapTarget t;
   t.type = type;
   t.backend = *IpAddress::parse(outer_v6 ? "2001:db8:b::2" : "203.0.113.2");
@@ -101,7 +96,7 @@ BENCHMARK_CAPTURE(BM_Encap, Gue6in6, true, true, EncapType::Gue)->Arg(0)->Arg(14
 void BM_EchoReplyV4(benchmark::State& state) {
   const Bytes frame =
       PacketBuilder().eth().ipv4("198.51.100.7", "192.0.2.10").icmp(8, 0, 1).payload(56).build();
-  const ParsedPacket p = parsed(frame);
+  const ParsedPacket p = must_parse(frame);
   std::vector<uint8_t> work(frame.size());
   for (auto _ : state) {
     std::memcpy(work.data(), frame.data(), frame.size());
@@ -116,7 +111,7 @@ BENCHMARK(BM_EchoReplyV4);
 void BM_TooBigReplyV4(benchmark::State& state) {
   const Bytes frame =
       PacketBuilder().eth().ipv4("198.51.100.7", "192.0.2.10").tcp(1, 2).payload(1460).build();
-  const ParsedPacket p = parsed(frame);
+  const ParsedPacket p = must_parse(frame);
   std::vector<uint8_t> work(64 + frame.size());
   std::memcpy(work.data() + 64, frame.data(), frame.size());
   for (auto _ : state) {

@@ -56,17 +56,13 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
 
     auto drop = [&](uint32_t i, DropReason r) {
       out[i] = Verdict::Drop;
-      ++c.dropped;
       ++c.drops[static_cast<size_t>(r)];
       ctx.pending_[i].kind = PipelineContext::Kind::Done;
     };
     auto done = [&](uint32_t i, Verdict v) {
       out[i] = v;
       ctx.pending_[i].kind = PipelineContext::Kind::Done;
-      if (v == Verdict::Pass)
-        ++c.passed;
-      else if (v == Verdict::Reply)
-        ++c.replied;
+      if (v == Verdict::Pass) ++c.passed;  // replies are counted by kind at the call
     };
 
     // Pass 1: parse, classify, hash, prefetch.

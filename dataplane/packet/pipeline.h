@@ -44,16 +44,12 @@ inline constexpr uint32_t kMaxBurst = 64;
 
 enum class Verdict : uint8_t { Forward, Reply, Pass, Drop };
 
-// Per-lcore counters, summed by the reader. Identities (after any number of bursts):
-//   rx == forwarded + replied + passed + dropped
-//   dropped == sum(drops)
-//   replied == echo_replies + too_big_replies
+// Per-lcore counters, summed by the reader. Identity (after any number of bursts):
+//   rx == forwarded + replied() + passed + dropped()
 struct PipelineCounters {
   uint64_t rx = 0;
-  uint64_t forwarded = 0;  // encapsulated to a backend
-  uint64_t replied = 0;    // answered with ICMP
-  uint64_t passed = 0;     // handed to the kernel (not VIP traffic)
-  uint64_t dropped = 0;
+  uint64_t forwarded = 0;              // encapsulated to a backend
+  uint64_t passed = 0;                 // handed to the kernel (not VIP traffic)
   uint64_t new_flows = 0;              // flow-table misses that chose a backend by Maglev
   uint64_t rechosen = 0;               // flow-table hits whose backend had left the set
   uint64_t fragments = 0;              // IP fragments steered by the 3-tuple
@@ -62,6 +58,15 @@ struct PipelineCounters {
   uint64_t too_big_replies = 0;  // frag-needed / packet-too-big sent to clients
   uint64_t too_big_no_df = 0;    // of those, IPv4 packets without DF (see docs)
   uint64_t drops[kDropReasonCount] = {};
+
+  // Answered with ICMP. Reader side, not counted on the hot path.
+  uint64_t replied() const { return echo_replies + too_big_replies; }
+  // Dropped for any reason. Reader side, not counted on the hot path.
+  uint64_t dropped() const {
+    uint64_t sum = 0;
+    for (uint64_t d : drops) sum += d;
+    return sum;
+  }
 };
 
 struct VipCounters {

@@ -94,6 +94,19 @@ RunResult run_one(dataplane::PipelineContext& ctx, const dataplane::Snapshot& sn
   return RunResult{v, f.bytes()};
 }
 
+dataplane::ParsedPacket must_parse(const Bytes& frame) {
+  dataplane::ParsedPacket p;
+  dataplane::DropReason r{};
+  const auto status = dataplane::parse(frame.data(), uint32_t(frame.size()), p, r);
+  if (status != dataplane::ParseStatus::Ok) {
+    const std::string_view why =
+        status == dataplane::ParseStatus::NotIp ? "not IP" : dataplane::drop_reason_name(r);
+    std::fprintf(stderr, "must_parse: frame does not parse: %.*s\n", int(why.size()), why.data());
+    std::abort();
+  }
+  return p;
+}
+
 std::string outer_destination(const Bytes& frame) {
   dataplane::ParsedPacket p;
   dataplane::DropReason r{};

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dataplane/packet/packet.h"
+#include "dataplane/packet/parse.h"
 #include "dataplane/packet/pipeline.h"
 #include "dataplane/packet/snapshot.h"
 #include "tests/support/packet_builder.h"
@@ -65,6 +66,10 @@ struct RunResult {
 // Runs one frame through process_burst.
 RunResult run_one(dataplane::PipelineContext& ctx, const dataplane::Snapshot& snap,
                   const Bytes& frame, uint32_t now_ms = 1000);
+
+// Parses a frame that must parse (test helper): aborts the program, naming the drop reason,
+// when parse() does not return Ok.
+dataplane::ParsedPacket must_parse(const Bytes& frame);
 
 // The outer destination address of an encapsulated frame ("" if it does not parse).
 std::string outer_destination(const Bytes& frame);

@@ -23,6 +23,7 @@ using steer::testing::Ipv4Options;
 using steer::testing::Ipv6Options;
 using steer::testing::kLbMac;
 using steer::testing::kRouterMac;
+using steer::testing::must_parse;
 using steer::testing::PacketBuilder;
 using steer::testing::parse_mac;
 using steer::testing::to_hex;
@@ -44,13 +45,6 @@ constexpr uint32_t kFlowLabelForHash = 0xcdef0;
 constexpr uint16_t kGuePortForHash = 0xc000 | 0x1abc;  // 55996
 
 using steer::testing::Frame;
-
-ParsedPacket parsed(const Bytes& frame) {
-  ParsedPacket p;
-  DropReason reason{};
-  EXPECT_EQ(parse(frame.data(), static_cast<uint32_t>(frame.size()), p, reason), ParseStatus::Ok);
-  return p;
-}
 
 EncapTarget make_target(bool outer_v6, EncapType type) {
   EncapTarget t;
@@ -184,7 +178,7 @@ TEST_P(EncapFamily, OutputMatchesIndependentlyBuiltFrame) {
   const Bytes in =
       client_frame(f.inner_v6, ClientOptions().with_tos(0x2e << 2 | 0x1));  // DSCP EF (46), ECT(1)
   Frame frame(in);
-  ASSERT_EQ(encapsulate(frame.buf(), parsed(in), make_target(f.outer_v6, f.type), kHash),
+  ASSERT_EQ(encapsulate(frame.buf(), must_parse(in), make_target(f.outer_v6, f.type), kHash),
             EncapStatus::Ok);
   Expected e;
   e.outer_v6 = f.outer_v6;
@@ -212,7 +206,7 @@ INSTANTIATE_TEST_SUITE_P(AllFamilies, EncapFamily,
 TEST(Encap, Ipv4OuterHeaderFieldsArePinned) {
   const Bytes in = client_frame(false, ClientOptions().with_tos(0xb9));
   Frame frame(in);
-  ASSERT_EQ(encapsulate(frame.buf(), parsed(in), make_target(false, EncapType::Ipip), kHash),
+  ASSERT_EQ(encapsulate(frame.buf(), must_parse(in), make_target(false, EncapType::Ipip), kHash),
             EncapStatus::Ok);
   const Bytes out = frame.bytes();
   ASSERT_EQ(out.size(), 14 + 20 + in.size() - 14);
@@ -240,7 +234,7 @@ TEST(Encap, CopiesDscpAndEcnToOuterHeader) {
             inner_v6, ClientOptions().with_tos(static_cast<uint8_t>(tos)).with_payload(10));
         Frame frame(in);
         ASSERT_EQ(
-            encapsulate(frame.buf(), parsed(in), make_target(outer_v6, EncapType::Ipip), kHash),
+            encapsulate(frame.buf(), must_parse(in), make_target(outer_v6, EncapType::Ipip), kHash),
             EncapStatus::Ok);
         const uint8_t* ip = frame.buf().data + 14;
         const int outer_tos = outer_v6 ? (ip[0] & 0xf) << 4 | ip[1] >> 4 : ip[1];
@@ -255,7 +249,7 @@ TEST(Encap, CopiesDscpAndEcnToOuterHeader) {
 TEST(Encap, OuterDfFollowsInnerIpv4AndIsSetForIpv6) {
   const Bytes no_df = client_frame(false, ClientOptions().without_df());
   Frame a(no_df);
-  ASSERT_EQ(encapsulate(a.buf(), parsed(no_df), make_target(false, EncapType::Ipip), kHash),
+  ASSERT_EQ(encapsulate(a.buf(), must_parse(no_df), make_target(false, EncapType::Ipip), kHash),
             EncapStatus::Ok);
   Expected e;
   e.df = false;
@@ -264,7 +258,7 @@ TEST(Encap, OuterDfFollowsInnerIpv4AndIsSetForIpv6) {
 
   const Bytes v6 = client_frame(true);
   Frame b(v6);
-  ASSERT_EQ(encapsulate(b.buf(), parsed(v6), make_target(false, EncapType::Gue), kHash),
+  ASSERT_EQ(encapsulate(b.buf(), must_parse(v6), make_target(false, EncapType::Gue), kHash),
             EncapStatus::Ok);
   EXPECT_EQ(b.buf().data[14 + 6], 0x40);
 }
@@ -305,8 +299,8 @@ TEST(Encap, SourceIsFixedWithZeroHashBits) {
   const Bytes in = client_frame(false);
   Frame a(in);
   Frame b(in);
-  ASSERT_EQ(encapsulate(a.buf(), parsed(in), t4, 1), EncapStatus::Ok);
-  ASSERT_EQ(encapsulate(b.buf(), parsed(in), t4, ~uint64_t{0}), EncapStatus::Ok);
+  ASSERT_EQ(encapsulate(a.buf(), must_parse(in), t4, 1), EncapStatus::Ok);
+  ASSERT_EQ(encapsulate(b.buf(), must_parse(in), t4, ~uint64_t{0}), EncapStatus::Ok);
   EXPECT_EQ(IpAddress::from_v4(a.buf().data + 14 + 12), t4.source_v4);
   EXPECT_EQ(IpAddress::from_v4(b.buf().data + 14 + 12), t4.source_v4);
 }
@@ -349,8 +343,8 @@ TEST(Encap, SameHashGivesSameOuterHeader) {
   Frame a(in);
   Frame b(in);
   const EncapTarget t = make_target(true, EncapType::Gue);
-  ASSERT_EQ(encapsulate(a.buf(), parsed(in), t, 0xdeadbeefcafef00dULL), EncapStatus::Ok);
-  ASSERT_EQ(encapsulate(b.buf(), parsed(in), t, 0xdeadbeefcafef00dULL), EncapStatus::Ok);
+  ASSERT_EQ(encapsulate(a.buf(), must_parse(in), t, 0xdeadbeefcafef00dULL), EncapStatus::Ok);
+  ASSERT_EQ(encapsulate(b.buf(), must_parse(in), t, 0xdeadbeefcafef00dULL), EncapStatus::Ok);
   EXPECT_EQ(a.bytes(), b.bytes());
 }
 
@@ -370,7 +364,7 @@ TEST(Encap, GueSourcePortStaysInDynamicRange) {
   // And through the frame.
   const Bytes in = client_frame(false);
   Frame frame(in);
-  ASSERT_EQ(encapsulate(frame.buf(), parsed(in), make_target(false, EncapType::Gue), 0),
+  ASSERT_EQ(encapsulate(frame.buf(), must_parse(in), make_target(false, EncapType::Gue), 0),
             EncapStatus::Ok);
   EXPECT_EQ(frame.buf().data[34] << 8 | frame.buf().data[35], 49152);
   EXPECT_EQ(frame.buf().data[36] << 8 | frame.buf().data[37], 6080);
@@ -382,7 +376,7 @@ TEST(Encap, GueUsesConfiguredPort) {
   Frame frame(in);
   EncapTarget t = make_target(false, EncapType::Gue);
   t.gue_port = 5555;
-  ASSERT_EQ(encapsulate(frame.buf(), parsed(in), t, kHash), EncapStatus::Ok);
+  ASSERT_EQ(encapsulate(frame.buf(), must_parse(in), t, kHash), EncapStatus::Ok);
   EXPECT_EQ(frame.buf().data[36] << 8 | frame.buf().data[37], 5555);
 }
 
@@ -393,7 +387,7 @@ TEST(Encap, GueOverIpv6ChecksumVerifies) {
     for (bool inner_v6 : {false, true}) {
       const Bytes in = client_frame(inner_v6, ClientOptions().with_payload(payload));
       Frame frame(in);
-      ASSERT_EQ(encapsulate(frame.buf(), parsed(in), make_target(true, EncapType::Gue), rng()),
+      ASSERT_EQ(encapsulate(frame.buf(), must_parse(in), make_target(true, EncapType::Gue), rng()),
                 EncapStatus::Ok);
       const uint8_t* ip = frame.buf().data + 14;
       const uint8_t* udp = ip + 40;
@@ -407,7 +401,7 @@ TEST(Encap, GueOverIpv6ChecksumVerifies) {
 TEST(Encap, GueOverIpv4HasZeroChecksum) {
   const Bytes in = client_frame(true);
   Frame frame(in);
-  ASSERT_EQ(encapsulate(frame.buf(), parsed(in), make_target(false, EncapType::Gue), kHash),
+  ASSERT_EQ(encapsulate(frame.buf(), must_parse(in), make_target(false, EncapType::Gue), kHash),
             EncapStatus::Ok);
   EXPECT_EQ(frame.buf().data[34 + 6], 0);
   EXPECT_EQ(frame.buf().data[34 + 7], 0);
@@ -419,7 +413,7 @@ TEST(Encap, FlowLabelComesFromHash) {
   EXPECT_EQ(encap_flow_label(kHash), kFlowLabelForHash);
   const Bytes in = client_frame(false);
   Frame frame(in);
-  ASSERT_EQ(encapsulate(frame.buf(), parsed(in), make_target(true, EncapType::Ipip), 0xfffff),
+  ASSERT_EQ(encapsulate(frame.buf(), must_parse(in), make_target(true, EncapType::Ipip), 0xfffff),
             EncapStatus::Ok);
   const uint8_t* ip = frame.buf().data + 14;
   EXPECT_EQ((ip[1] & 0xf) << 16 | ip[2] << 8 | ip[3], 0xfffff);
@@ -433,7 +427,7 @@ TEST(Encap, StripsEthernetPadding) {
     padded.resize(60, 0);
     Frame frame(padded);
     ASSERT_EQ(
-        encapsulate(frame.buf(), parsed(padded), make_target(outer_v6, EncapType::Gue), kHash),
+        encapsulate(frame.buf(), must_parse(padded), make_target(outer_v6, EncapType::Gue), kHash),
         EncapStatus::Ok);
     Expected e;
     e.outer_v6 = outer_v6;
@@ -448,7 +442,7 @@ TEST(Encap, StripsEthernetPadding) {
 TEST(Encap, VlanTaggedInLeavesUntagged) {
   const Bytes in = client_frame(false, ClientOptions().with_vlan(0x0064));
   Frame frame(in);
-  ASSERT_EQ(encapsulate(frame.buf(), parsed(in), make_target(false, EncapType::Ipip), kHash),
+  ASSERT_EQ(encapsulate(frame.buf(), must_parse(in), make_target(false, EncapType::Ipip), kHash),
             EncapStatus::Ok);
   Expected e;
   e.source = kSource4ForHash;
@@ -462,7 +456,7 @@ TEST(Encap, UntaggedInLeavesWithEgressVlan) {
     Frame frame(in);
     EncapTarget t = make_target(outer_v6, EncapType::Gue);
     t.egress_vlan = 0xa123;  // PCP 5, VLAN 0x123
-    ASSERT_EQ(encapsulate(frame.buf(), parsed(in), t, kHash), EncapStatus::Ok);
+    ASSERT_EQ(encapsulate(frame.buf(), must_parse(in), t, kHash), EncapStatus::Ok);
     Expected e;
     e.outer_v6 = outer_v6;
     e.type = EncapType::Gue;
@@ -500,13 +494,13 @@ TEST(Encap, OkAtExactlyMtuAndTooBigOneByteOver) {
     const size_t fits = encap_client_mtu(t) - headers;
     const Bytes ok_in = client_frame(c.inner_v6, ClientOptions().with_payload(fits));
     Frame ok(ok_in);
-    ASSERT_EQ(encapsulate(ok.buf(), parsed(ok_in), t, kHash), EncapStatus::Ok);
+    ASSERT_EQ(encapsulate(ok.buf(), must_parse(ok_in), t, kHash), EncapStatus::Ok);
     const uint32_t l2 = 14;
     EXPECT_EQ(ok.buf().len - l2, uint32_t{t.mtu});  // the outer packet is exactly the MTU
 
     const Bytes big_in = client_frame(c.inner_v6, ClientOptions().with_payload(fits + 1));
     Frame big(big_in);
-    EXPECT_EQ(encapsulate(big.buf(), parsed(big_in), t, kHash), EncapStatus::TooBig);
+    EXPECT_EQ(encapsulate(big.buf(), must_parse(big_in), t, kHash), EncapStatus::TooBig);
     EXPECT_EQ(big.bytes(), big_in);
     EXPECT_EQ(big.buf().headroom, 128u);
     EXPECT_TRUE(big.consistent());
@@ -525,13 +519,13 @@ TEST(Encap, NoHeadroomLeavesFrameUntouched) {
       const uint32_t need = 14 + (vlan_out ? 4 : 0) + 48 - (vlan_in ? 18 : 14);
 
       Frame short_frame(in, need - 1);
-      EXPECT_EQ(encapsulate(short_frame.buf(), parsed(in), t, kHash), EncapStatus::NoHeadroom);
+      EXPECT_EQ(encapsulate(short_frame.buf(), must_parse(in), t, kHash), EncapStatus::NoHeadroom);
       EXPECT_EQ(short_frame.bytes(), in);
       EXPECT_EQ(short_frame.buf().headroom, need - 1);
       EXPECT_TRUE(short_frame.consistent());
 
       Frame exact(in, need);
-      EXPECT_EQ(encapsulate(exact.buf(), parsed(in), t, kHash), EncapStatus::Ok);
+      EXPECT_EQ(encapsulate(exact.buf(), must_parse(in), t, kHash), EncapStatus::Ok);
       EXPECT_EQ(exact.buf().headroom, 0u);
       EXPECT_TRUE(exact.consistent());
     }
@@ -541,7 +535,7 @@ TEST(Encap, NoHeadroomLeavesFrameUntouched) {
 // A ParsedPacket claiming more IP bytes than the frame holds is refused, frame untouched.
 TEST(Encap, MalformedWhenParsedLengthExceedsFrame) {
   const Bytes in = client_frame(false);
-  ParsedPacket p = parsed(in);
+  ParsedPacket p = must_parse(in);
   p.ip_total_len += 1;
   Frame frame(in);
   EXPECT_EQ(encapsulate(frame.buf(), p, make_target(false, EncapType::Ipip), kHash),

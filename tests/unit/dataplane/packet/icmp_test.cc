@@ -20,6 +20,7 @@ using steer::testing::Ipv4Options;
 using steer::testing::Ipv6Options;
 using steer::testing::kLbMac;
 using steer::testing::kRouterMac;
+using steer::testing::must_parse;
 using steer::testing::PacketBuilder;
 using steer::testing::to_hex;
 
@@ -29,13 +30,6 @@ constexpr const char* kClient6 = "2001:db8:c::7";
 constexpr const char* kVip6 = "2001:db8:f::10";
 
 using steer::testing::Frame;
-
-ParsedPacket parsed(const Bytes& frame) {
-  ParsedPacket p;
-  DropReason reason{};
-  EXPECT_EQ(parse(frame.data(), static_cast<uint32_t>(frame.size()), p, reason), ParseStatus::Ok);
-  return p;
-}
 
 // A client's TCP packet to the VIP, as the router delivers it; `payload` bytes of data.
 Bytes client_tcp(bool v6, size_t payload, std::optional<uint16_t> vlan = std::nullopt) {
@@ -81,7 +75,7 @@ Bytes expected_too_big(bool v6, uint32_t mtu_field, const Bytes& quoted,
 TEST(IcmpTooBig, Ipv4QuotesSmallPacketWhole) {
   const Bytes in = client_tcp(false, 100);
   Frame frame(in);
-  ASSERT_TRUE(make_too_big_reply(frame.buf(), parsed(in), 1480));
+  ASSERT_TRUE(make_too_big_reply(frame.buf(), must_parse(in), 1480));
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(expected_too_big(false, 1480, ip_prefix(in, 14, 140))));
   EXPECT_TRUE(frame.consistent());
 }
@@ -90,7 +84,7 @@ TEST(IcmpTooBig, Ipv4QuotesSmallPacketWhole) {
 TEST(IcmpTooBig, Ipv4TruncatesLargePacketToExactly576) {
   const Bytes in = client_tcp(false, 1460);  // 1500-byte IP packet
   Frame frame(in);
-  ASSERT_TRUE(make_too_big_reply(frame.buf(), parsed(in), 1480));
+  ASSERT_TRUE(make_too_big_reply(frame.buf(), must_parse(in), 1480));
   EXPECT_EQ(frame.buf().len, 14u + 576u);
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(expected_too_big(false, 1480, ip_prefix(in, 14, 548))));
   EXPECT_TRUE(frame.consistent());
@@ -100,12 +94,12 @@ TEST(IcmpTooBig, Ipv4TruncatesLargePacketToExactly576) {
 TEST(IcmpTooBig, Ipv4BoundaryAt548QuotedBytes) {
   const Bytes fits = client_tcp(false, 548 - 40);
   Frame a(fits);
-  ASSERT_TRUE(make_too_big_reply(a.buf(), parsed(fits), 1400));
+  ASSERT_TRUE(make_too_big_reply(a.buf(), must_parse(fits), 1400));
   EXPECT_EQ(to_hex(a.bytes()), to_hex(expected_too_big(false, 1400, ip_prefix(fits, 14, 548))));
 
   const Bytes over = client_tcp(false, 549 - 40);
   Frame b(over);
-  ASSERT_TRUE(make_too_big_reply(b.buf(), parsed(over), 1400));
+  ASSERT_TRUE(make_too_big_reply(b.buf(), must_parse(over), 1400));
   EXPECT_EQ(b.buf().len, 14u + 576u);
   EXPECT_EQ(to_hex(b.bytes()), to_hex(expected_too_big(false, 1400, ip_prefix(over, 14, 548))));
 }
@@ -114,7 +108,7 @@ TEST(IcmpTooBig, Ipv4BoundaryAt548QuotedBytes) {
 TEST(IcmpTooBig, Ipv6QuotesSmallPacketWhole) {
   const Bytes in = client_tcp(true, 333);
   Frame frame(in);
-  ASSERT_TRUE(make_too_big_reply(frame.buf(), parsed(in), 1452));
+  ASSERT_TRUE(make_too_big_reply(frame.buf(), must_parse(in), 1452));
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(expected_too_big(true, 1452, ip_prefix(in, 14, 393))));
   EXPECT_TRUE(frame.consistent());
 }
@@ -123,7 +117,7 @@ TEST(IcmpTooBig, Ipv6QuotesSmallPacketWhole) {
 TEST(IcmpTooBig, Ipv6TruncatesLargePacketToExactly1280) {
   const Bytes in = client_tcp(true, 1440);  // 1500-byte IPv6 packet
   Frame frame(in);
-  ASSERT_TRUE(make_too_big_reply(frame.buf(), parsed(in), 1452));
+  ASSERT_TRUE(make_too_big_reply(frame.buf(), must_parse(in), 1452));
   EXPECT_EQ(frame.buf().len, 14u + 1280u);
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(expected_too_big(true, 1452, ip_prefix(in, 14, 1232))));
 }
@@ -132,12 +126,12 @@ TEST(IcmpTooBig, Ipv6TruncatesLargePacketToExactly1280) {
 TEST(IcmpTooBig, Ipv6BoundaryAt1232QuotedBytes) {
   const Bytes fits = client_tcp(true, 1232 - 60);
   Frame a(fits);
-  ASSERT_TRUE(make_too_big_reply(a.buf(), parsed(fits), 1452));
+  ASSERT_TRUE(make_too_big_reply(a.buf(), must_parse(fits), 1452));
   EXPECT_EQ(to_hex(a.bytes()), to_hex(expected_too_big(true, 1452, ip_prefix(fits, 14, 1232))));
 
   const Bytes over = client_tcp(true, 1233 - 60);
   Frame b(over);
-  ASSERT_TRUE(make_too_big_reply(b.buf(), parsed(over), 1452));
+  ASSERT_TRUE(make_too_big_reply(b.buf(), must_parse(over), 1452));
   EXPECT_EQ(b.buf().len, 14u + 1280u);
   EXPECT_EQ(to_hex(b.bytes()), to_hex(expected_too_big(true, 1452, ip_prefix(over, 14, 1232))));
 }
@@ -146,7 +140,7 @@ TEST(IcmpTooBig, Ipv6BoundaryAt1232QuotedBytes) {
 TEST(IcmpTooBig, Ipv6AnnouncesAtLeast1280) {
   const Bytes in = client_tcp(true, 1300);
   Frame frame(in);
-  ASSERT_TRUE(make_too_big_reply(frame.buf(), parsed(in), 1232));
+  ASSERT_TRUE(make_too_big_reply(frame.buf(), must_parse(in), 1232));
   const uint8_t* icmp = frame.buf().data + 14 + 40;
   EXPECT_EQ(icmp[4] << 24 | icmp[5] << 16 | icmp[6] << 8 | icmp[7], 1280);
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(expected_too_big(true, 1280, ip_prefix(in, 14, 1232))));
@@ -157,7 +151,7 @@ TEST(IcmpTooBig, KeepsVlanTag) {
   for (bool v6 : {false, true}) {
     const Bytes in = client_tcp(v6, 1400, 0x2064);
     Frame frame(in);
-    ASSERT_TRUE(make_too_big_reply(frame.buf(), parsed(in), 1400));
+    ASSERT_TRUE(make_too_big_reply(frame.buf(), must_parse(in), 1400));
     const size_t quoted = v6 ? 1232 : 548;
     EXPECT_EQ(to_hex(frame.bytes()),
               to_hex(expected_too_big(v6, 1400, ip_prefix(in, 18, quoted), 0x2064)))
@@ -172,7 +166,7 @@ TEST(IcmpTooBig, DoesNotQuoteEthernetPadding) {
   Bytes padded = bare;
   padded.resize(60, 0);
   Frame frame(padded);
-  ASSERT_TRUE(make_too_big_reply(frame.buf(), parsed(padded), 1480));
+  ASSERT_TRUE(make_too_big_reply(frame.buf(), must_parse(padded), 1480));
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(expected_too_big(false, 1480, ip_prefix(bare, 14, 40))));
 }
 
@@ -183,12 +177,12 @@ TEST(IcmpTooBig, FailsWithoutHeadroomAndLeavesFrameUntouched) {
     const uint32_t need = v6 ? 48 : 28;
     const Bytes in = client_tcp(v6, 1400);
     Frame short_frame(in, need - 1);
-    EXPECT_FALSE(make_too_big_reply(short_frame.buf(), parsed(in), 1400));
+    EXPECT_FALSE(make_too_big_reply(short_frame.buf(), must_parse(in), 1400));
     EXPECT_EQ(short_frame.bytes(), in);
     EXPECT_EQ(short_frame.buf().headroom, need - 1);
 
     Frame exact(in, need);
-    EXPECT_TRUE(make_too_big_reply(exact.buf(), parsed(in), 1400));
+    EXPECT_TRUE(make_too_big_reply(exact.buf(), must_parse(in), 1400));
     EXPECT_EQ(exact.buf().headroom, 0u);
     EXPECT_TRUE(exact.consistent());
   }
@@ -197,7 +191,7 @@ TEST(IcmpTooBig, FailsWithoutHeadroomAndLeavesFrameUntouched) {
 // A ParsedPacket claiming more bytes than the frame holds is refused.
 TEST(IcmpTooBig, RefusesParsedPacketLongerThanFrame) {
   const Bytes in = client_tcp(false, 10);
-  ParsedPacket p = parsed(in);
+  ParsedPacket p = must_parse(in);
   p.ip_total_len = static_cast<uint32_t>(in.size());
   Frame frame(in);
   EXPECT_FALSE(make_too_big_reply(frame.buf(), p, 1400));
@@ -247,7 +241,7 @@ TEST(IcmpEcho, Ipv4ReplyWithOddPayload) {
   const Echo e;
   const Bytes in = echo_frame(e, false);
   Frame frame(in);
-  ASSERT_TRUE(make_echo_reply(frame.buf(), parsed(in)));
+  ASSERT_TRUE(make_echo_reply(frame.buf(), must_parse(in)));
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(echo_frame(e, true)));
   EXPECT_TRUE(frame.consistent());
 }
@@ -260,7 +254,7 @@ TEST(IcmpEcho, Ipv6ReplyWithVlanAndOddPayload) {
   e.vlan = 0x0123;
   const Bytes in = echo_frame(e, false);
   Frame frame(in);
-  ASSERT_TRUE(make_echo_reply(frame.buf(), parsed(in)));
+  ASSERT_TRUE(make_echo_reply(frame.buf(), must_parse(in)));
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(echo_frame(e, true)));
 }
 
@@ -271,7 +265,7 @@ TEST(IcmpEcho, StripsEthernetPadding) {
   Bytes in = echo_frame(e, false);
   in.resize(60, 0);
   Frame frame(in);
-  ASSERT_TRUE(make_echo_reply(frame.buf(), parsed(in)));
+  ASSERT_TRUE(make_echo_reply(frame.buf(), must_parse(in)));
   EXPECT_EQ(to_hex(frame.bytes()), to_hex(echo_frame(e, true)));
   EXPECT_TRUE(frame.consistent());
 }
@@ -288,7 +282,7 @@ TEST(IcmpEcho, IncrementalChecksumsMatchFreshOnes) {
     e.tos = static_cast<uint8_t>(rng());
     const Bytes in = echo_frame(e, false);
     Frame frame(in);
-    ASSERT_TRUE(make_echo_reply(frame.buf(), parsed(in)));
+    ASSERT_TRUE(make_echo_reply(frame.buf(), must_parse(in)));
     ASSERT_EQ(to_hex(frame.bytes()), to_hex(echo_frame(e, true)))
         << "v6 " << e.v6 << " payload " << e.payload << " ttl " << int{e.ttl};
   }
@@ -322,7 +316,7 @@ TEST(IcmpEcho, RefusesNonEchoRequests) {
                        .build());
   for (const Bytes& in : frames) {
     Frame frame(in);
-    EXPECT_FALSE(make_echo_reply(frame.buf(), parsed(in))) << to_hex(in);
+    EXPECT_FALSE(make_echo_reply(frame.buf(), must_parse(in))) << to_hex(in);
     EXPECT_EQ(frame.bytes(), in);
   }
 }
