@@ -111,6 +111,12 @@ class FlowTable {
   // `hash` is hashing::flow_hash over the same key; `now_ms` is the lcore's clock.
   bool lookup(const FlowKey& key, uint64_t hash, uint32_t now_ms, uint32_t& value) noexcept;
 
+  // Off the hot path (the "which backend would this flow get" query, run on the worker that
+  // owns the table): like lookup() but changes nothing — no LRU refresh, no reclaim, no
+  // counters. `age_ms` is the time since the flow's last packet.
+  bool peek(const FlowKey& key, uint64_t hash, uint32_t now_ms, uint32_t& value,
+            uint32_t& age_ms) const noexcept;
+
   // Hot path. Records key → value, or overwrites the value of a present key (refreshing it).
   // In a full bucket it takes an expired way first, else evicts the least recently used.
   // Never fails.
@@ -255,6 +261,22 @@ inline bool FlowTable::lookup(const FlowKey& key, uint64_t hash, uint32_t now_ms
     return true;
   }
   ++counters_.misses;
+  return false;
+}
+
+inline bool FlowTable::peek(const FlowKey& key, uint64_t hash, uint32_t now_ms, uint32_t& value,
+                            uint32_t& age_ms) const noexcept {
+  const uint32_t b = bucket_index(hash);
+  const Bucket& bk = buckets_[b];
+  for (uint32_t m = match(bk, make_tag(hash, key.proto)); m != 0; m &= m - 1) {
+    const uint32_t w = static_cast<uint32_t>(std::countr_zero(m));
+    const Slot& s = slots_[slot_index(b, w)];
+    if (!same_key(s.key, key)) continue;
+    if (expired(bk, w, now_ms)) return false;
+    value = s.value;
+    age_ms = now_ms - bk.last_seen[w];
+    return true;
+  }
   return false;
 }
 
