@@ -9,8 +9,8 @@ STEER_PACKAGES=(
   meson ninja-build pkg-config
   libfmt-dev libxxhash-dev libexpected-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libdpdk-dev dpdk libbpf-dev libxdp-dev libssl-dev
-  python3 python3-scapy iproute2
+  libdpdk-dev dpdk dpdk-dev libbpf-dev libxdp-dev bpftool libssl-dev nlohmann-json3-dev
+  python3 python3-scapy iproute2 iputils-ping ethtool tcpdump
 )
 
 steer_log() { printf 'steer: %s\n' "$*" >&2; }

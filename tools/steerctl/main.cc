@@ -7,7 +7,9 @@
 // Exit codes: 0 success, 1 runtime error (e.g. a file cannot be read), 2 usage error (bad
 // flags, bad input). Every error is one line on stderr that starts with "steerctl: ".
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,6 +25,8 @@
 #include <fmt/format.h>
 
 #include "hashing/maglev.h"
+#include "tools/steerctl/client.h"
+#include "tools/steerctl/dataplane_view.h"
 #include "tools/steerctl/plan.h"
 
 namespace steer::tools {
@@ -49,10 +53,10 @@ int emit(const std::string& text) {
 }
 
 // Reads a whole file ("-" is standard input). Error: the file cannot be opened or read.
-Result<std::string> read_file(const std::string& path) {
+Result<std::string> read_file(const std::string& path, std::string_view what = "pool file") {
   const bool is_stdin = path == "-";
   std::FILE* f = is_stdin ? stdin : std::fopen(path.c_str(), "rb");
-  if (!f) return fail(fmt::format("cannot read pool file '{}': {}", path, errno_text(errno)));
+  if (!f) return fail(fmt::format("cannot read {} '{}': {}", what, path, errno_text(errno)));
   std::string text;
   char buf[4096];
   size_t n;
@@ -60,7 +64,7 @@ Result<std::string> read_file(const std::string& path) {
   const bool failed = std::ferror(f) != 0;
   const int err = errno;
   if (!is_stdin) std::fclose(f);
-  if (failed) return fail(fmt::format("cannot read pool file '{}': {}", path, errno_text(err)));
+  if (failed) return fail(fmt::format("cannot read {} '{}': {}", what, path, errno_text(err)));
   return text;
 }
 
@@ -189,6 +193,85 @@ Command add_plan_command(CLI::App& root) {
   return Command{cmd, [cmd, opts] { return run_plan(*cmd, *opts); }};
 }
 
+// ---- dataplane -------------------------------------------------------------------------------
+
+struct DataplaneOptions {
+  std::string socket;
+  bool json = false;
+  int timeout_ms = 5000;
+  std::string file;  // apply
+  std::vector<std::string> flow;
+};
+
+// Sends one request to the dataplane API socket and prints the reply: the JSON as is with
+// --json, else `view`'s table. 8xxx replies exit 1, 9xxx (a request the daemon refused to
+// parse) exit 2.
+int dataplane_request(const DataplaneOptions& o, const std::string& request,
+                      Result<std::string> (*view)(std::string_view)) {
+  auto client = SocketClient::connect(o.socket, std::chrono::milliseconds(o.timeout_ms));
+  if (!client) return error(kExitRuntime, client.error().message);
+  auto reply = client->request(request);
+  if (!reply) return error(kExitRuntime, reply.error().message);
+  if (!reply->ok()) {
+    return error(reply->code() >= 9000 ? kExitUsage : kExitRuntime, reply->message());
+  }
+  const std::string doc = reply->text_of(reply::kJson);
+  if (o.json) return emit(doc + "\n");
+  auto text = view(doc);
+  if (!text) return error(kExitRuntime, text.error().message);
+  return emit(*text);
+}
+
+Command add_dataplane_command(CLI::App& root) {
+  auto opts = std::make_shared<DataplaneOptions>();
+  CLI::App* cmd = root.add_subcommand(
+      "dataplane", "Talk to steer-dataplane's API socket directly (apply, state, stats, ...)");
+  const char* env = std::getenv("STEER_DATAPLANE_SOCKET");
+  opts->socket = env ? env : "/run/steer/dataplane.sock";
+  cmd->add_option("-s,--socket", opts->socket,
+                  "API socket (default $STEER_DATAPLANE_SOCKET or /run/steer/dataplane.sock)");
+  cmd->add_flag("--json", opts->json, "print the daemon's JSON instead of a table");
+  cmd->add_option("--timeout", opts->timeout_ms, "milliseconds to wait for a reply")
+      ->check(CLI::Range(1, 600000));
+  cmd->require_subcommand(1);
+  CLI::App* apply = cmd->add_subcommand("apply", "Replace the desired state with a JSON file");
+  apply->add_option("file", opts->file, "state document (JSON, see docs/dataplane.md); - = stdin")
+      ->required();
+  CLI::App* state = cmd->add_subcommand("state", "Show the applied state");
+  CLI::App* stats = cmd->add_subcommand("stats", "Show counters");
+  CLI::App* status =
+      cmd->add_subcommand("status", "Show liveness (per-lcore heartbeat, generation)");
+  CLI::App* flow = cmd->add_subcommand("flow", "Which backend a flow gets, and why");
+  flow->add_option("tuple", opts->flow,
+                   "PROTO SRC SPORT DST DPORT (e.g. tcp 198.18.0.1 40000 192.0.2.10 80)")
+      ->expected(5)
+      ->required();
+  auto run = [opts, apply, state, stats, status, flow]() -> int {
+    const DataplaneOptions& o = *opts;
+    if (apply->parsed()) {
+      auto t = read_file(o.file, "state file");
+      if (!t) return error(kExitRuntime, t.error().message);
+      std::string text = std::move(*t);
+      // The request is one line: JSON allows its newlines to be spaces.
+      for (char& c : text) {
+        if (c == '\n' || c == '\r') c = ' ';
+      }
+      return dataplane_request(o, "apply " + text, format_dataplane_apply);
+    }
+    if (state->parsed()) return dataplane_request(o, "state", format_dataplane_state);
+    if (stats->parsed()) return dataplane_request(o, "stats", format_dataplane_stats);
+    if (status->parsed()) return dataplane_request(o, "status", format_dataplane_status);
+    if (flow->parsed()) {
+      return dataplane_request(
+          o,
+          fmt::format("flow {} {} {} {} {}", o.flow[0], o.flow[1], o.flow[2], o.flow[3], o.flow[4]),
+          format_dataplane_flow);
+    }
+    return error(kExitUsage, "no dataplane command given");
+  };
+  return Command{cmd, run};
+}
+
 // ---- entry point --------------------------------------------------------------------------
 
 // One line for a CLI11 parse error, with a pointer to the help of the command that was given.
@@ -220,6 +303,7 @@ int run(int argc, char** argv) {
       "Exit status: 0 ok, 1 runtime error, 2 usage error; errors are one line on stderr.\n");
   std::vector<Command> commands;
   commands.push_back(add_plan_command(root));
+  commands.push_back(add_dataplane_command(root));
 
   try {
     root.parse(argc, argv);

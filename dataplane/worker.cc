@@ -1,0 +1,224 @@
+// The worker poll loop and the RCU publisher (runtime.h).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "dataplane/runtime.h"
+
+namespace steer::dataplane {
+
+namespace {
+
+Runtime* g_runtime = nullptr;
+
+// How many flow-table buckets an idle iteration reclaims (8 flows each).
+constexpr uint32_t kSweepBuckets = 256;
+
+// Answers the API thread's flow queries against this worker's table.
+void serve_queries(Worker& w, uint32_t now_ms) {
+  void* msg = nullptr;
+  while (rte_ring_sc_dequeue(w.queries, &msg) == 0) {
+    auto* q = static_cast<FlowQuery*>(msg);
+    q->found = w.ctx.flows().peek(q->key, q->hash, now_ms, q->handle, q->age_ms);
+    // Release: the answer fields are visible before `answered`.
+    q->answered.store(true, std::memory_order_release);
+  }
+}
+
+}  // namespace
+
+Result<void> create_workers(Runtime& rt) {
+  PipelineConfig pc;
+  pc.flow_table.capacity = rt.config.flow_table_size;
+  pc.flow_table.tcp_idle_timeout_ms = rt.config.flow_timeout_tcp_s * 1000;
+  pc.flow_table.udp_idle_timeout_ms = rt.config.flow_timeout_udp_s * 1000;
+  pc.flow_table.other_idle_timeout_ms = rt.config.flow_timeout_other_s * 1000;
+  unsigned lcore = 0;
+  RTE_LCORE_FOREACH_WORKER(lcore) {
+    auto ctx = PipelineContext::create(pc);
+    if (!ctx) return fail(fmt::format("lcore {}: {}", lcore, ctx.error().message));
+    auto w = std::make_unique<Worker>(std::move(*ctx));
+    w->lcore = lcore;
+    w->index = static_cast<uint32_t>(rt.workers.size());
+    const std::string ring = fmt::format("steer_q{}", lcore);
+    w->queries = rte_ring_create(ring.c_str(), 64, static_cast<int>(rte_lcore_to_socket_id(lcore)),
+                                 RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (w->queries == nullptr) return fail("cannot create a query ring");
+    rt.workers.push_back(std::move(w));
+  }
+  if (rt.workers.empty()) {
+    return fail(
+        "no worker lcore: give the EAL at least two lcores (-l 0,1): the main lcore serves the "
+        "API, the others poll the ports");
+  }
+  return {};
+}
+
+Result<void> launch_workers(Runtime& rt) {
+  g_runtime = &rt;
+  for (auto& w : rt.workers) {
+    if (rte_eal_remote_launch(worker_main, w.get(), w->lcore) != 0) {
+      return fail(fmt::format("cannot launch the worker on lcore {}", w->lcore));
+    }
+  }
+  return {};
+}
+
+void stop_workers(Runtime& rt) {
+  rt.stop.store(true, std::memory_order_relaxed);
+  rte_eal_mp_wait_lcore();
+}
+
+int worker_main(void* arg) {
+  Worker& w = *static_cast<Worker*>(arg);
+  Runtime& rt = *g_runtime;
+  Publisher& pub = rt.publisher;
+  rte_rcu_qsbr* qs = pub.qsbr();
+  const uint64_t ms_cycles = rt.tsc_hz / 1000;
+  const uint32_t idle_sleep_us = rt.config.idle_sleep_us;
+
+  rte_mbuf* mbufs[kRxBurst];
+  PacketBuf bufs[kRxBurst];
+  Verdict verdicts[kRxBurst];
+  rte_mbuf* out[kRxBurst];
+
+  rte_rcu_qsbr_thread_online(qs, w.index);
+  uint64_t iteration = 0;
+  while (!rt.stop.load(std::memory_order_relaxed)) {
+    // Quiescent point: nothing from the previous iteration (snapshot pointer, backends) is
+    // held past here, so a snapshot retired before this report may be freed.
+    rte_rcu_qsbr_quiescent(qs, w.index);
+    const Snapshot& snap = *pub.current();
+    const uint64_t start = rte_rdtsc();
+    const uint32_t now_ms = static_cast<uint32_t>(start / ms_cycles);
+    w.generation.store(snap.generation(), std::memory_order_relaxed);
+    if (!rte_ring_empty(w.queries)) serve_queries(w, now_ms);
+
+    uint32_t received = 0;
+    for (const RxQueue& rq : w.queues) {
+      const uint16_t n = rte_eth_rx_burst(rq.port, rq.queue, mbufs, kRxBurst);
+      if (n == 0) continue;
+      received += n;
+      uint16_t usable = 0;
+      for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = mbufs[i];
+        if (m->nb_segs != 1) [[unlikely]] {
+          ++w.multi_segment;
+          rte_pktmbuf_free(m);
+          continue;
+        }
+        mbufs[usable] = m;
+        PacketBuf& b = bufs[usable];
+        b.data = rte_pktmbuf_mtod(m, uint8_t*);
+        b.len = m->data_len;
+        b.headroom = rte_pktmbuf_headroom(m);
+        b.tailroom = rte_pktmbuf_tailroom(m);
+        ++usable;
+      }
+      process_burst(w.ctx, snap, bufs, verdicts, usable, now_ms);
+      uint16_t nout = 0;
+      for (uint16_t i = 0; i < usable; ++i) {
+        rte_mbuf* m = mbufs[i];
+        if (verdicts[i] == Verdict::Forward || verdicts[i] == Verdict::Reply) {
+          const PacketBuf& b = bufs[i];
+          m->data_off = static_cast<uint16_t>(b.data - static_cast<uint8_t*>(m->buf_addr));
+          m->data_len = static_cast<uint16_t>(b.len);
+          m->pkt_len = b.len;
+          m->ol_flags = 0;  // checksums are complete; no offloads requested
+          out[nout++] = m;
+        } else {
+          // Pass: not VIP traffic. With AF_XDP the XDP program keeps it in the kernel; on
+          // other ports the kernel has no copy to take, so it is counted and freed.
+          rte_pktmbuf_free(m);
+        }
+      }
+      if (nout > 0) {
+        const uint16_t sent = rte_eth_tx_burst(rq.port, rq.queue, out, nout);
+        if (sent < nout) [[unlikely]] {
+          w.tx_dropped += nout - sent;
+          rte_pktmbuf_free_bulk(out + sent, nout - sent);
+        }
+      }
+    }
+
+    const uint64_t end = rte_rdtsc();
+    if (received > 0) {
+      w.busy_tsc.store(w.busy_tsc.load(std::memory_order_relaxed) + (end - start),
+                       std::memory_order_relaxed);
+    } else {
+      w.expired_swept += w.ctx.flows().sweep(now_ms, kSweepBuckets);
+    }
+    if ((++iteration & 63) == 0 || received == 0) {
+      w.flows.store(w.ctx.flows().occupancy(), std::memory_order_relaxed);
+    }
+    w.iterations.store(iteration, std::memory_order_relaxed);
+    w.heartbeat_tsc.store(end, std::memory_order_relaxed);
+    if (received == 0 && idle_sleep_us > 0) {
+      // Labs and shared cores only: a production worker polls without sleeping. Offline
+      // while asleep so a publish does not wait for this worker.
+      rte_rcu_qsbr_thread_offline(qs, w.index);
+      usleep(idle_sleep_us);
+      rte_rcu_qsbr_thread_online(qs, w.index);
+    }
+  }
+  rte_rcu_qsbr_thread_offline(qs, w.index);
+  return 0;
+}
+
+Result<void> Publisher::init(uint32_t workers, std::shared_ptr<const Snapshot> initial,
+                             StateSpec spec) {
+  const size_t size = rte_rcu_qsbr_get_memsize(workers);
+  qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("steer_qsbr", size, RTE_CACHE_LINE_SIZE));
+  if (qsbr_ == nullptr) return fail("cannot allocate the RCU variable");
+  if (rte_rcu_qsbr_init(qsbr_, workers) != 0) return fail("rte_rcu_qsbr_init failed");
+  for (uint32_t i = 0; i < workers; ++i) {
+    if (rte_rcu_qsbr_thread_register(qsbr_, i) != 0) return fail("rte_rcu_qsbr_thread_register");
+  }
+  owner_ = std::move(initial);
+  spec_ = std::move(spec);
+  current_.store(owner_.get(), std::memory_order_release);
+  return {};
+}
+
+void Publisher::publish(std::shared_ptr<const Snapshot> next, StateSpec spec) {
+  // Release: the snapshot's contents, built on this thread, are visible to a worker that
+  // loads the pointer with acquire.
+  current_.store(next.get(), std::memory_order_release);
+  // rte_rcu_qsbr_start issues a full barrier before taking the token, so every quiescent
+  // report counted against it comes after the store above: a worker that reports has
+  // finished with the old pointer.
+  last_token_ = rte_rcu_qsbr_start(qsbr_);
+  retired_.push_back(Retired{std::move(owner_), last_token_});
+  owner_ = std::move(next);
+  spec_ = std::move(spec);
+  reclaim();
+}
+
+void Publisher::reclaim() {
+  size_t kept = 0;
+  for (Retired& r : retired_) {
+    if (rte_rcu_qsbr_check(qsbr_, r.token, false) == 1) {
+      r.snapshot.reset();
+    } else {
+      retired_[kept++] = std::move(r);
+    }
+  }
+  retired_.resize(kept);
+}
+
+bool Publisher::wait_switched(uint32_t timeout_ms) {
+  const uint64_t deadline = rte_rdtsc() + rte_get_tsc_hz() / 1000 * timeout_ms;
+  while (rte_rcu_qsbr_check(qsbr_, last_token_, false) != 1) {
+    if (rte_rdtsc() > deadline) return false;
+    usleep(50);
+  }
+  reclaim();
+  return true;
+}
+
+}  // namespace steer::dataplane

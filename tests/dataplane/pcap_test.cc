@@ -1,0 +1,244 @@
+// steer-dataplane as a process on net_pcap ports: frames in from a pcap file, frames out to
+// another, compared byte for byte with the outputs the packet fixtures define; and a corpus
+// of malformed frames, counted by reason, that must never bring the process down.
+//
+// Each case writes its files into a fresh temporary directory, starts the real binary
+// ($STEER_DATAPLANE) with the lab state as its saved state file (so the state is in place
+// before the first frame is read), waits until every frame was received, stops it with
+// SIGTERM (which flushes the output pcap), and kills it by PID if anything goes wrong.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "dataplane/state_json.h"
+#include "tests/support/fixtures.h"
+#include "tests/support/pcap_file.h"
+#include "tests/support/pipeline_harness.h"
+#include "tools/steerctl/client.h"
+
+extern char** environ;
+
+namespace steer::dataplane {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using steer::testing::Bytes;
+
+class DataplaneProcess {
+ public:
+  // Starts steer-dataplane on one net_pcap port reading `in`, writing `out`.
+  DataplaneProcess(const fs::path& dir, const fs::path& in, const fs::path& out) : dir_(dir) {
+    const char* bin = std::getenv("STEER_DATAPLANE");
+    if (bin == nullptr) {
+      ADD_FAILURE() << "STEER_DATAPLANE is not set";
+      return;
+    }
+    socket_ = (dir / "api.sock").string();
+    std::ofstream(dir / "dp.toml") << fmt::format(R"([api]
+socket = "{}"
+[dataplane]
+flow_table_size = 65536
+state_file = "{}"
+[[port]]
+vdev = "net_pcap0,rx_pcap={},tx_pcap={}"
+[egress]
+source_mac = "{}"
+gateway_mac = "{}"
+source_v4 = "198.18.0.0"
+source_v4_hash_bits = 8
+source_v6 = "2001:db8:5::"
+source_v6_hash_bits = 16
+mtu = 1500
+)",
+                                                  socket_, (dir / "state.json").string(),
+                                                  in.string(), out.string(),
+                                                  steer::testing::kLbMac,
+                                                  steer::testing::kRouterMac);
+    StateSpec spec = steer::testing::lab_state();
+    std::ofstream(dir / "state.json") << state_to_json(spec, 0);
+    const std::string prefix = fmt::format("steer-pcap-{}", getpid());
+    std::vector<std::string> args = {bin,     "-l",         "0,1",      "--no-huge",
+                                     "-m",    "256",        "--no-pci", "--file-prefix",
+                                     prefix,  "--log-level", "lib.eal:warning", "--",
+                                     "-c",    (dir / "dp.toml").string()};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    const std::string log = (dir / "dp.log").string();
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    if (posix_spawn(&pid_, bin, &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    EXPECT_GT(pid_, 0) << "cannot start " << bin;
+  }
+
+  ~DataplaneProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // One request; the JSON document of a successful reply.
+  Result<json> request(const std::string& line) {
+    auto c = tools::SocketClient::connect(socket_, std::chrono::seconds(5));
+    if (!c) return tl::unexpected(c.error());
+    auto r = c->request(line);
+    if (!r) return tl::unexpected(r.error());
+    if (!r->ok()) return fail(r->message());
+    return json::parse(r->text_of(reply::kJson));
+  }
+
+  // Waits until the port received `frames` frames (and the worker handled them).
+  Result<json> wait_for_rx(uint64_t frames) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::string last = "no reply";
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (!alive()) return fail("steer-dataplane exited: " + log());
+      auto s = request("stats");
+      if (s) {
+        if ((*s)["totals"]["rx"].get<uint64_t>() >= frames) return s;
+        last = (*s)["totals"].dump();
+      } else {
+        last = s.error().message;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return fail("timed out waiting for the frames to be received: " + last);
+  }
+
+  bool alive() { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
+
+  // SIGTERM and wait; the exit status.
+  int stop() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 100; ++i) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return -2;  // still running: the destructor kills it
+  }
+
+  std::string log() const {
+    std::ifstream f(dir_ / "dp.log");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  fs::path dir_;
+  std::string socket_;
+  pid_t pid_ = -1;
+};
+
+class PcapTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/steer-pcap-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+    else fmt::print(stderr, "files kept for inspection in {}\n", dir_.string());
+  }
+  fs::path dir_;
+};
+
+TEST_F(PcapTest, FixturesInOutByteForByte) {
+  const auto& fixtures = steer::testing::packet_fixtures();
+  std::vector<Bytes> in, expected;
+  std::vector<std::string> expected_names;
+  for (const auto& f : fixtures) {
+    in.push_back(f.input);
+    if (f.verdict == Verdict::Forward || f.verdict == Verdict::Reply) {
+      expected.push_back(f.expected);
+      expected_names.push_back(f.name);
+    }
+  }
+  ASSERT_TRUE(steer::testing::write_pcap(dir_ / "in.pcap", in));
+  ASSERT_TRUE(steer::testing::write_pcap(dir_ / "expected.pcap", expected));
+  DataplaneProcess dp(dir_, dir_ / "in.pcap", dir_ / "out.pcap");
+  auto stats = dp.wait_for_rx(in.size());
+  ASSERT_TRUE(stats) << stats.error().message << "\n" << dp.log();
+  ASSERT_EQ(dp.stop(), 0) << dp.log();
+  auto out = steer::testing::read_pcap(dir_ / "out.pcap");
+  ASSERT_TRUE(out) << out.error().message;
+  ASSERT_EQ(out->size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(steer::testing::to_hex((*out)[i]), steer::testing::to_hex(expected[i]))
+        << "fixture " << expected_names[i];
+  }
+}
+
+TEST_F(PcapTest, MalformedCorpusIsCountedByReasonAndNeverCrashes) {
+  std::vector<Bytes> frames;
+  const char* root = std::getenv("STEER_SOURCE_ROOT");
+  ASSERT_NE(root, nullptr);
+  for (const auto& e : fs::directory_iterator(fs::path(root) / "tests/fuzz/corpus/parse_fuzz")) {
+    std::ifstream f(e.path(), std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    const std::string raw = ss.str();
+    Bytes b(raw.begin(), raw.end());
+    if (!b.empty()) frames.push_back(std::move(b));
+  }
+  // Every fixture cut at every length: every truncation point of every header.
+  for (const auto& f : steer::testing::packet_fixtures()) {
+    for (size_t len = 1; len < f.input.size(); ++len) {
+      frames.emplace_back(f.input.begin(), f.input.begin() + static_cast<long>(len));
+    }
+  }
+  // The same frames through the packet core in this process give the expected counts.
+  auto snap = steer::testing::must_build(steer::testing::lab_state(), nullptr, 1);
+  auto ctx = PipelineContext::create(PipelineConfig{{.capacity = 65536}});
+  ASSERT_TRUE(ctx);
+  for (const Bytes& b : frames) steer::testing::run_one(*ctx, *snap, b);
+  const PipelineCounters& want = ctx->counters();
+  ASSERT_GT(want.dropped(), frames.size() / 2) << "the corpus should be mostly malformed";
+
+  ASSERT_TRUE(steer::testing::write_pcap(dir_ / "in.pcap", frames));
+  DataplaneProcess dp(dir_, dir_ / "in.pcap", dir_ / "out.pcap");
+  auto stats = dp.wait_for_rx(frames.size());
+  ASSERT_TRUE(stats) << stats.error().message << "\n" << dp.log();
+  const json& t = (*stats)["totals"];
+  EXPECT_EQ(t["rx"].get<uint64_t>(), frames.size());
+  EXPECT_EQ(t["dropped"].get<uint64_t>(), want.dropped());
+  EXPECT_EQ(t["forwarded"].get<uint64_t>() + t["replied"].get<uint64_t>() +
+                t["passed"].get<uint64_t>() + t["dropped"].get<uint64_t>(),
+            frames.size());
+  for (size_t i = 0; i < kDropReasonCount; ++i) {
+    const std::string name(kDropReasonNames[i]);
+    EXPECT_EQ((*stats)["drops"][name].get<uint64_t>(), want.drops[i]) << name;
+  }
+  auto status = dp.request("status");
+  ASSERT_TRUE(status) << status.error().message;
+  EXPECT_TRUE((*status)["alive"].get<bool>());
+  EXPECT_EQ(dp.stop(), 0) << dp.log();
+}
+
+}  // namespace
+}  // namespace steer::dataplane
