@@ -5,16 +5,7 @@
 // snapshot freed while a worker still read it would be reported; and it checks what an
 // operator cares about: no frame is lost, and no established flow changes backend unless its
 // backend was removed.
-#include <rte_eal.h>
-#include <rte_eth_ring.h>
-#include <rte_ethdev.h>
-#include <rte_lcore.h>
-#include <rte_mbuf.h>
-#include <rte_ring.h>
-#include <unistd.h>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
+#include "dataplane/runtime.h"
 
 #include <atomic>
 #include <chrono>
@@ -23,10 +14,20 @@
 #include <random>
 #include <thread>
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
 #include "common/framing.h"
 #include "dataplane/api_server.h"
 #include "dataplane/ports.h"
-#include "dataplane/runtime.h"
 #include "tests/support/packet_builder.h"
 
 namespace steer::dataplane {
@@ -58,11 +59,16 @@ struct Output {
 class RuntimeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    rx_ = rte_ring_create("t_rx", 8192, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    tx_ = rte_ring_create("t_tx", 8192, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    ASSERT_NE(rx_, nullptr);
-    ASSERT_NE(tx_, nullptr);
-    const int port = rte_eth_from_rings("t_port", &rx_, 1, &tx_, 1, 0);
+    // Two queue pairs, one per worker lcore: flow f arrives on queue f % 2.
+    for (int q = 0; q < kQueues; ++q) {
+      rx_[q] =
+          rte_ring_create(fmt::format("t_rx{}", q).c_str(), 8192, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+      tx_[q] =
+          rte_ring_create(fmt::format("t_tx{}", q).c_str(), 8192, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+      ASSERT_NE(rx_[q], nullptr);
+      ASSERT_NE(tx_[q], nullptr);
+    }
+    const int port = rte_eth_from_rings("t_port", rx_, kQueues, tx_, kQueues, 0);
     ASSERT_GE(port, 0);
     char port_name[RTE_ETH_NAME_MAX_LEN];
     ASSERT_EQ(rte_eth_dev_get_name_by_port(static_cast<uint16_t>(port), port_name), 0);
@@ -77,8 +83,10 @@ class RuntimeTest : public ::testing::Test {
     rt_->tsc_hz = rte_get_tsc_hz();
     rt_->start_tsc = rte_rdtsc();
     ASSERT_TRUE(create_workers(*rt_));
+    ASSERT_EQ(rt_->workers.size(), 2u) << "the EAL should give two worker lcores";
     auto ports = setup_ports(*rt_);
     ASSERT_TRUE(ports) << ports.error().message;
+    ASSERT_EQ(rt_->ports.at(0).queues, kQueues);
     rt_->egress.src_mac = {2, 0, 0, 0, 0, 0x10};
     rt_->egress.dst_mac = {2, 0, 0, 0, 0, 0xfe};
     rt_->egress.source_v4 = *IpAddress::parse("10.0.1.2");
@@ -120,11 +128,13 @@ class RuntimeTest : public ::testing::Test {
     auto drain = [&] {
       void* objs[256];
       unsigned n;
-      while ((n = rte_ring_sc_dequeue_burst(tx_, objs, 256, nullptr)) > 0) {
-        for (unsigned i = 0; i < n; ++i) {
-          auto* m = static_cast<rte_mbuf*>(objs[i]);
-          out.push_back(decode(m));
-          rte_pktmbuf_free(m);
+      for (int q = 0; q < kQueues; ++q) {
+        while ((n = rte_ring_sc_dequeue_burst(tx_[q], objs, 256, nullptr)) > 0) {
+          for (unsigned i = 0; i < n; ++i) {
+            auto* m = static_cast<rte_mbuf*>(objs[i]);
+            out.push_back(decode(m));
+            rte_pktmbuf_free(m);
+          }
         }
       }
     };
@@ -136,19 +146,26 @@ class RuntimeTest : public ::testing::Test {
           f -= 64;
           continue;
         }
+        // Sorted by queue: flows f, f+2, ... on queue 0, the others on queue 1.
+        rte_mbuf* by_queue[kQueues][64];
+        uint32_t count[kQueues] = {};
         for (uint32_t i = 0; i < n; ++i) {
           const Bytes& b = frames_[f + i];
           char* d = rte_pktmbuf_append(burst[i], static_cast<uint16_t>(b.size()));
           std::memcpy(d, b.data(), b.size());
+          const uint32_t q = (f + i) % kQueues;
+          by_queue[q][count[q]++] = burst[i];
         }
-        // Never more in flight than the TX ring holds: a test that overflows its own ring
+        // Never more in flight than a TX ring holds: a test that overflows its own ring
         // would count its own drops.
         while (sent - out.size() > 4096) drain();
-        uint32_t done = 0;
-        while (done < n) {
-          done += rte_ring_sp_enqueue_burst(rx_, reinterpret_cast<void**>(burst + done), n - done,
-                                            nullptr);
-          drain();
+        for (int q = 0; q < kQueues; ++q) {
+          uint32_t done = 0;
+          while (done < count[q]) {
+            done += rte_ring_sp_enqueue_burst(rx_[q], reinterpret_cast<void**>(by_queue[q] + done),
+                                              count[q] - done, nullptr);
+            drain();
+          }
         }
         sent += n;
       }
@@ -180,12 +197,11 @@ class RuntimeTest : public ::testing::Test {
     return o;
   }
 
-  static std::string apply(const std::string& doc) {
-    return server_->handle("apply " + doc);
-  }
+  static std::string apply(const std::string& doc) { return server_->handle("apply " + doc); }
 
-  static inline rte_ring* rx_ = nullptr;
-  static inline rte_ring* tx_ = nullptr;
+  static constexpr int kQueues = 2;
+  static inline rte_ring* rx_[kQueues] = {};
+  static inline rte_ring* tx_[kQueues] = {};
   static inline rte_mempool* pool_ = nullptr;
   static inline Runtime* rt_ = nullptr;
   static inline ApiServer* server_ = nullptr;
@@ -287,6 +303,7 @@ TEST_F(RuntimeTest, FlowQueryAnswersFromTheWorkersTable) {
   b[owner[0]].second = 0;
   ASSERT_TRUE(applied(apply(state(b))));
   const std::string reply = server_->handle("flow tcp 198.18.0.1 10000 192.0.2.10 80");
+  // Flow 0 arrived on queue 0: worker 0 knows it, worker 1 does not.
   ReplyReader rr;
   ASSERT_TRUE(rr.feed(reply));
   auto parsed = rr.next();
@@ -303,9 +320,11 @@ TEST_F(RuntimeTest, FlowQueryAnswersFromTheWorkersTable) {
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   const std::string prefix = fmt::format("steer-rt-{}", getpid());
-  std::vector<std::string> eal = {"runtime_test", "-l",     "0,1",    "--no-huge", "-m",
-                                  "256",          "--no-pci", "--file-prefix", prefix,
-                                  "--log-level",  "lib.eal:warning"};
+  // Three lcores (main + two workers) on however many CPUs there are: the workers may share
+  // one, which is slow but exercises two flow tables, two query rings, two RCU readers.
+  std::vector<std::string> eal = {"runtime_test", "--lcores",    "0@0,1@1,2@1",    "--no-huge",
+                                  "-m",           "256",         "--no-pci",       "--file-prefix",
+                                  prefix,         "--log-level", "lib.eal:warning"};
   std::vector<char*> args;
   for (auto& s : eal) args.push_back(s.data());
   if (rte_eal_init(static_cast<int>(args.size()), args.data()) < 0) {
