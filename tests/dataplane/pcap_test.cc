@@ -6,23 +6,22 @@
 // ($STEER_DATAPLANE) with the lab state as its saved state file (so the state is in place
 // before the first frame is read), waits until every frame was received, stops it with
 // SIGTERM (which flushes the output pcap), and kills it by PID if anything goes wrong.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <nlohmann/json.hpp>
 #include <thread>
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "dataplane/state_json.h"
 #include "tests/support/fixtures.h"
@@ -49,7 +48,8 @@ class DataplaneProcess {
       return;
     }
     socket_ = (dir / "api.sock").string();
-    std::ofstream(dir / "dp.toml") << fmt::format(R"([api]
+    std::ofstream(dir / "dp.toml")
+        << fmt::format(R"([api]
 socket = "{}"
 [dataplane]
 flow_table_size = 65536
@@ -65,17 +65,25 @@ source_v6 = "2001:db8:5::"
 source_v6_hash_bits = 16
 mtu = 1500
 )",
-                                                  socket_, (dir / "state.json").string(),
-                                                  in.string(), out.string(),
-                                                  steer::testing::kLbMac,
-                                                  steer::testing::kRouterMac);
+                       socket_, (dir / "state.json").string(), in.string(), out.string(),
+                       steer::testing::kLbMac, steer::testing::kRouterMac);
     StateSpec spec = steer::testing::lab_state();
     std::ofstream(dir / "state.json") << state_to_json(spec, 0);
     const std::string prefix = fmt::format("steer-pcap-{}", getpid());
-    std::vector<std::string> args = {bin,     "-l",         "0,1",      "--no-huge",
-                                     "-m",    "256",        "--no-pci", "--file-prefix",
-                                     prefix,  "--log-level", "lib.eal:warning", "--",
-                                     "-c",    (dir / "dp.toml").string()};
+    std::vector<std::string> args = {bin,
+                                     "-l",
+                                     "0,1",
+                                     "--no-huge",
+                                     "-m",
+                                     "256",
+                                     "--no-pci",
+                                     "--file-prefix",
+                                     prefix,
+                                     "--log-level",
+                                     "lib.eal:warning",
+                                     "--",
+                                     "-c",
+                                     (dir / "dp.toml").string()};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -162,8 +170,10 @@ class PcapTest : public ::testing::Test {
     dir_ = tmpl;
   }
   void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-    else fmt::print(stderr, "files kept for inspection in {}\n", dir_.string());
+    if (!HasFailure())
+      fs::remove_all(dir_);
+    else
+      fmt::print(stderr, "files kept for inspection in {}\n", dir_.string());
   }
   fs::path dir_;
 };

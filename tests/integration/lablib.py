@@ -1,0 +1,880 @@
+#!/usr/bin/python3
+"""lablib: what the integration tests (and tools/lab) need to drive the netns lab.
+
+- Api: a client of the steer-dataplane API socket, written from the protocol description
+  (common/framing.h, the contract) rather than from the server's code, so it checks the
+  framing independently: the greeting, "CCCC-text" continuation lines, the final "CCCC text"
+  line, JSON documents carried in 1000 lines, 8xxx/9xxx errors.
+- netns(): run a block of Python inside a network namespace (setns on this thread); sockets
+  created inside stay in that namespace, so one asyncio loop drives clients in the lab.
+- Lab: bring a lab up and down with tools/lab (unique prefix per test), read its lab.json,
+  build desired states, apply them and wait for every worker to switch.
+- Clients: HTTP GETs, UDP echo flows, long-lived TCP line-echo connections, each reporting
+  which backend answered; raw frames (AF_PACKET) for scapy-built packets; tcpdump captures and
+  link counters for the DSR checks.
+
+Command line (used by tools/lab):
+  lablib.py wait-api --socket PATH [--pid PID] [--timeout S]
+  lablib.py apply --socket PATH [--check] FILE.json
+  lablib.py api --socket PATH CMD...        (prints the reply's JSON, or its text)
+  lablib.py probe --lab RUN/lab.json        (one request of each kind through the VIPs)
+"""
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import json
+import os
+import re
+import resource
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_TOOL = ROOT / "tools" / "lab"
+RUN_PARENT = Path(os.environ.get("STEER_LAB_RUN", "/run/steer-lab"))
+
+# --------------------------------------------------------------------------------------------
+# The API socket protocol
+
+
+class FramingError(Exception):
+    """The server broke the line protocol."""
+
+
+class ApiError(Exception):
+    """An 8xxx (runtime) or 9xxx (request) error reply."""
+
+    def __init__(self, code, message, request):
+        super().__init__(f"{request!r}: {code} {message}")
+        self.code = code
+        self.message = message
+
+
+_REPLY_LINE = re.compile(r"^(\d{4})([- ])(.*)$")
+
+
+@dataclass
+class Reply:
+    lines: list = field(default_factory=list)  # (code, last, text)
+
+    @property
+    def code(self):
+        return self.lines[-1][0]
+
+    @property
+    def message(self):
+        return self.lines[-1][2]
+
+    def text_of(self, code):
+        return "\n".join(text for c, _, text in self.lines if c == code)
+
+    def json(self):
+        """The JSON document carried by the 1000 lines."""
+        if not any(c == 1000 for c, _, _ in self.lines):
+            raise FramingError(f"reply has no 1000 (JSON) lines: {self.lines!r}")
+        text = self.text_of(1000)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as e:
+            raise FramingError(f"1000 lines are not one JSON document ({e}): {text[:200]!r}")
+
+
+def parse_reply_line(line, previous_code):
+    """(code, last, text) of one reply line; a line starting with a space continues the
+    previous line's code (BIRD style)."""
+    if line.startswith(" "):
+        if previous_code is None:
+            raise FramingError(f"continuation line without a previous code: {line!r}")
+        return previous_code, False, line[1:]
+    m = _REPLY_LINE.match(line)
+    if not m:
+        raise FramingError(f"malformed reply line (want 'DDDD-text' or 'DDDD text'): {line!r}")
+    return int(m.group(1)), m.group(2) == " ", m.group(3)
+
+
+class Api:
+    """One connection to the dataplane API socket. Not thread-safe."""
+
+    def __init__(self, path, timeout=10.0):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.buf = b""
+        try:
+            self.sock.connect(self.path)
+            greeting = self._read_reply()
+        except BaseException:
+            self.sock.close()
+            raise
+        if len(greeting.lines) != 1 or greeting.code != 1:
+            raise FramingError(f"greeting is not one 0001 line: {greeting.lines!r}")
+        if not re.fullmatch(r"steer-dataplane \S+ ready\.", greeting.message):
+            raise FramingError(f"unexpected greeting: {greeting.message!r}")
+        self.greeting = greeting.message
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _readline(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise FramingError(f"connection closed mid-reply (have {self.buf[:200]!r})")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        try:
+            return line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FramingError(f"reply line is not UTF-8: {line[:200]!r}")
+
+    def _read_reply(self):
+        reply = Reply()
+        code = None
+        while True:
+            line = self._readline()
+            if line.startswith("+"):  # asynchronous notice: not part of the reply
+                continue
+            code, last, text = parse_reply_line(line, code)
+            reply.lines.append((code, last, text))
+            if last:
+                return reply
+
+    def request(self, line):
+        """Sends one request line and returns its reply; raises ApiError on 8xxx/9xxx."""
+        if "\n" in line or "\r" in line:
+            raise ValueError("a request is one line")
+        self.sock.sendall(line.encode() + b"\n")
+        reply = self._read_reply()
+        if reply.code >= 8000:
+            raise ApiError(reply.code, reply.message, line[:80])
+        if reply.code >= 1000:
+            raise FramingError(f"reply to {line[:40]!r} ends with a data code: {reply.lines!r}")
+        for code, _, _ in reply.lines[:-1]:
+            if code >= 8000:
+                raise FramingError(f"error code inside a successful reply: {reply.lines!r}")
+        return reply
+
+    def data(self, line, final="ok"):
+        reply = self.request(line)
+        if reply.code != 0 or (final is not None and reply.message != final):
+            raise FramingError(f"{line[:40]!r}: want final '0000 {final}', got {reply.lines[-1]!r}")
+        return reply.json()
+
+    def apply(self, state):
+        doc = state if isinstance(state, str) else json.dumps(state, separators=(",", ":"))
+        return self.data("apply " + doc, final="applied")
+
+    def state(self):
+        return self.data("state")
+
+    def stats(self):
+        return self.data("stats")
+
+    def status(self):
+        return self.data("status")
+
+    def flow(self, proto, src, sport, dst, dport):
+        return self.data(f"flow {proto} {src} {sport} {dst} {dport}")
+
+    def flow_backend(self, proto, src, sport, dst, dport):
+        """The backend address the dataplane says this flow gets (None: no backend)."""
+        return self.flow(proto, src, sport, dst, dport).get("backend")
+
+
+def wait_switched(api, generation, timeout=5.0):
+    """Waits until every worker reports `generation` (status); returns the last status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        st = api.status()
+        workers = st.get("workers", [])
+        if workers and all(w.get("generation") == generation for w in workers):
+            return st
+        if time.monotonic() > deadline:
+            raise AssertionError(f"workers did not switch to generation {generation} in "
+                                 f"{timeout} s: {workers}")
+        time.sleep(0.02)
+
+
+def canonical_state(doc):
+    """The comparable part of a state document: VIPs and their backends, order-free."""
+    out = set()
+    for v in doc.get("vips", []):
+        backends = frozenset((socket.inet_pton(fam(b["address"]), b["address"]),
+                              None if b.get("state") == "drain" else b.get("weight", 1),
+                              b.get("state", "up"))
+                             for b in v.get("backends", []) if b.get("state", "up") != "down")
+        out.add((socket.inet_pton(fam(v["address"]), v["address"]), v.get("proto"),
+                 v.get("port", 0), v.get("encap", "ipip"), backends))
+    return out
+
+
+def fam(address):
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+# --------------------------------------------------------------------------------------------
+# Network namespaces
+
+_CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(fd):
+    if _libc.setns(fd, _CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+@contextlib.contextmanager
+def netns(name):
+    """Runs the block with this thread in network namespace `name` (ip netns). Sockets
+    created in the block belong to that namespace for their whole life."""
+    target = os.open(f"/run/netns/{name}", os.O_RDONLY | os.O_CLOEXEC)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _setns(target)
+        try:
+            yield
+        finally:
+            _setns(home)
+    finally:
+        os.close(target)
+        os.close(home)
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+# --------------------------------------------------------------------------------------------
+# The lab
+
+
+class LabError(Exception):
+    pass
+
+
+class Lab:
+    """A lab built by tools/lab with its own prefix. Use as a context manager: up on enter,
+    down on exit (always), logs printed when the block failed."""
+
+    def __init__(self, prefix, backends=4, afpacket=None, build=None, decap_mode=None):
+        if not prefix.startswith("sl"):
+            raise ValueError("test labs use a prefix starting with 'sl'")
+        self.prefix = prefix
+        self.backends_count = backends
+        if afpacket is None:
+            afpacket = os.environ.get("STEER_LAB_AFPACKET", "") not in ("", "0")
+        self.afpacket = afpacket
+        self.decap_mode = decap_mode or os.environ.get("STEER_LAB_DECAP_MODE", "xdp")
+        self.build = build or os.environ.get("STEER_BUILD", str(ROOT / "build"))
+        self.run_dir = RUN_PARENT / prefix
+        self.info = None
+        self.up_seconds = None
+
+    def env(self):
+        env = dict(os.environ)
+        env["STEER_LAB"] = self.prefix
+        env["STEER_BUILD"] = self.build
+        return env
+
+    def tool(self, *args, timeout=120, own_session=False):
+        # own_session: not in our process group, so a group-wide kill (meson's timeout sends
+        # SIGTERM, then SIGKILL half a second later) does not stop a teardown half-way.
+        return subprocess.run([str(LAB_TOOL), *args], env=self.env(), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=timeout, start_new_session=own_session)
+
+    def up(self):
+        args = ["up", "--backends", str(self.backends_count), "--decap-mode", self.decap_mode]
+        if self.afpacket:
+            args.append("--afpacket")
+        t0 = time.monotonic()
+        try:
+            r = self.tool(*args, timeout=180)
+        except subprocess.TimeoutExpired as e:
+            raise LabError(f"tools/lab up timed out after 180 s:\n{e.output or ''}")
+        self.up_seconds = time.monotonic() - t0
+        if r.returncode != 0:
+            raise LabError(f"tools/lab up failed (exit {r.returncode}):\n{r.stdout}")
+        print(r.stdout.strip(), flush=True)
+        self.info = json.loads((self.run_dir / "lab.json").read_text())
+        return self
+
+    def down(self):
+        try:
+            r = self.tool("down", timeout=120, own_session=True)
+            if r.returncode != 0:
+                print(f"tools/lab down failed (exit {r.returncode}):\n{r.stdout}", flush=True)
+        except subprocess.TimeoutExpired:
+            print("tools/lab down timed out", flush=True)
+
+    def __enter__(self):
+        self.down()  # leftovers of an earlier, killed run
+        try:
+            return self.up()
+        except BaseException:
+            self.down()
+            raise
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.print_logs()
+        self.down()
+        return False
+
+    def print_logs(self, lines=30):
+        for path in sorted(self.run_dir.glob("*.log")):
+            text = path.read_text(errors="replace").splitlines()[-lines:]
+            print(f"---- {path.name} (last {len(text)} lines)", flush=True)
+            for line in text:
+                print(f"  {line}")
+        sys.stdout.flush()
+
+    # -- topology --------------------------------------------------------------------------
+
+    def ns(self, node):
+        if node in self.info["namespaces"]:
+            return self.info["namespaces"][node]
+        for b in self.info["backends"]:
+            if b["name"] == node:
+                return b["ns"]
+        raise KeyError(node)
+
+    @property
+    def backends(self):
+        return self.info["backends"]
+
+    @property
+    def vip4(self):
+        return self.info["vips"]["v4"]
+
+    @property
+    def vip6(self):
+        return self.info["vips"]["v6"]
+
+    @property
+    def socket_path(self):
+        return self.info["socket"]
+
+    def client_v4(self):
+        return self.info["client"]["v4"]
+
+    def client_v6(self):
+        return self.info["client"]["v6"]
+
+    def backend_name(self, address):
+        """Backend name (b1...) for a backend address (v4 or v6); None when unknown."""
+        if address is None:
+            return None
+        packed = socket.inet_pton(fam(address), address)
+        for b in self.backends:
+            for a in (b["v4"], b["v6"]):
+                if socket.inet_pton(fam(a), a) == packed:
+                    return b["name"]
+        return None
+
+    def backend(self, name):
+        for b in self.backends:
+            if b["name"] == name:
+                return b
+        raise KeyError(name)
+
+    def api(self, timeout=10.0):
+        return Api(self.socket_path, timeout)
+
+    def run(self, node, argv, timeout=30, check=True):
+        return subprocess.run(["ip", "netns", "exec", self.ns(node), *argv], timeout=timeout,
+                              check=check, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+
+    # -- desired state ---------------------------------------------------------------------
+
+    def state_doc(self, pool=None, echo=True):
+        """The lab's five VIPs (v4 TCP 80/7 IPIP, v4 UDP 7 GUE, v6 TCP 80/7) with `pool`:
+        a list of (name, weight, state) — default every backend, weight 1, up. IPv4 VIPs use
+        the backends' IPv4 addresses, IPv6 VIPs their IPv6 ones."""
+        if pool is None:
+            pool = [(b["name"], 1, "up") for b in self.backends]
+
+        def backends(family):
+            return [{"address": self.backend(n)[family], "weight": w, "state": s}
+                    for n, w, s in pool]
+
+        v4, v6 = self.vip4, self.vip6
+        gue = self.info["gue_port"]
+        return {"vips": [
+            {"address": v4, "proto": "tcp", "port": 80, "encap": "ipip", "echo": echo,
+             "backends": backends("v4")},
+            {"address": v4, "proto": "tcp", "port": 7, "encap": "ipip", "backends": backends("v4")},
+            {"address": v4, "proto": "udp", "port": 7, "encap": "gue", "gue_port": gue,
+             "backends": backends("v4")},
+            {"address": v6, "proto": "tcp", "port": 80, "encap": "ipip", "echo": echo,
+             "backends": backends("v6")},
+            {"address": v6, "proto": "tcp", "port": 7, "encap": "ipip", "backends": backends("v6")},
+        ]}
+
+    def apply(self, state):
+        """Applies `state`, checks `state` reads it back, waits until every worker uses it.
+        Returns the new generation."""
+        with self.api() as api:
+            before = api.state().get("generation", 0)
+            reply = api.apply(state)
+            gen = reply["generation"]
+            if gen <= before:
+                raise AssertionError(f"apply: generation {gen} not above {before}")
+            got = api.state()
+            if got.get("generation") != gen:
+                raise AssertionError(f"state generation {got.get('generation')} != applied {gen}")
+            if canonical_state(got) != canonical_state(state):
+                raise AssertionError(f"state read back differs from the one applied:\n"
+                                     f"  applied: {json.dumps(state)}\n"
+                                     f"  state:   {json.dumps(got)}")
+            wait_switched(api, gen)
+            return gen
+
+    # -- counters ---------------------------------------------------------------------------
+
+    def link_counters(self, node, iface):
+        """(rx_packets, tx_packets) of an interface, from the kernel."""
+        out = subprocess.run(["ip", "-n", self.ns(node), "-s", "-j", "link", "show", "dev", iface],
+                             check=True, stdout=subprocess.PIPE, text=True).stdout
+        st = json.loads(out)[0]["stats64"]
+        return st["rx"]["packets"], st["tx"]["packets"]
+
+
+# --------------------------------------------------------------------------------------------
+# Clients (asyncio, sockets created inside the client namespace)
+
+_LOOP = None
+
+
+def run(coro):
+    """Runs a coroutine on the module's one event loop (sockets outlive single calls)."""
+    global _LOOP
+    if _LOOP is None:
+        raise_nofile()
+        _LOOP = asyncio.new_event_loop()
+    return _LOOP.run_until_complete(coro)
+
+
+@dataclass
+class Answer:
+    proto: str
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    backend: str = None   # name of the backend that answered
+    error: str = None
+    text: str = ""
+
+    def tuple(self):
+        return (self.proto, self.src, self.sport, self.dst, self.dport)
+
+
+def _client_socket(ns, family, kind, src):
+    with netns(ns):
+        s = socket.socket(family, kind)
+    try:
+        s.setblocking(False)
+        s.bind((src, 0))
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def _norm(address):
+    return socket.inet_ntop(fam(address), socket.inet_pton(fam(address), address))
+
+
+async def _recv_until(loop, s, done, limit=1 << 16):
+    data = b""
+    while not done(data):
+        chunk = await loop.sock_recv(s, 4096)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > limit:
+            break
+    return data
+
+
+async def http_get(ns, src, dst, port=80, timeout=10.0):
+    """One HTTP/1.0 GET from src to dst:port; Answer.backend names who answered. Also checks
+    the backend saw the real client address and the VIP as its local address (no NAT)."""
+    loop = asyncio.get_running_loop()
+    s = _client_socket(ns, fam(dst), socket.SOCK_STREAM, src)
+    a = Answer("tcp", src, s.getsockname()[1], dst, port)
+    try:
+        await asyncio.wait_for(loop.sock_connect(s, (dst, port)), timeout)
+        await loop.sock_sendall(s, b"GET / HTTP/1.0\r\nHost: lab\r\n\r\n")
+        data = await asyncio.wait_for(_recv_until(loop, s, lambda d: False), timeout)
+        a.text = data.decode(errors="replace")
+        head, _, body = a.text.partition("\r\n\r\n")
+        if not head.startswith("HTTP/1.0 200"):
+            a.error = f"bad HTTP reply: {a.text[:100]!r}"
+            return a
+        m = re.match(r"backend=(\S+) client=(\S+) local=(\S+)", body)
+        if not m:
+            a.error = f"bad body: {body[:100]!r}"
+            return a
+        a.backend = m.group(1)
+        want_client = f"[{_norm(src)}]:{a.sport}" if ":" in src else f"{src}:{a.sport}"
+        want_local = f"[{_norm(dst)}]:{port}" if ":" in dst else f"{dst}:{port}"
+        if m.group(2) != want_client or m.group(3) != want_local:
+            a.error = (f"backend saw client={m.group(2)} local={m.group(3)}, "
+                       f"want {want_client} {want_local}")
+    except asyncio.TimeoutError:
+        a.error = "timeout"
+    except OSError as e:
+        a.error = f"{type(e).__name__}: {e}"
+    finally:
+        s.close()
+    return a
+
+
+async def udp_echo(ns, src, dst, port=7, payload=None, timeout=1.0, tries=3):
+    """One UDP flow: a datagram from src to dst:port, answered "<backend> <payload>". The
+    socket is connected, so only a reply from dst:port (the VIP) is accepted."""
+    loop = asyncio.get_running_loop()
+    s = _client_socket(ns, fam(dst), socket.SOCK_DGRAM, src)
+    a = Answer("udp", src, s.getsockname()[1], dst, port)
+    payload = payload or f"flow {src} {a.sport}".encode()
+    try:
+        await loop.sock_connect(s, (dst, port))
+        for attempt in range(tries):
+            await loop.sock_sendall(s, payload)
+            try:
+                data = await asyncio.wait_for(loop.sock_recv(s, 2048), timeout)
+            except asyncio.TimeoutError:
+                continue
+            name, _, rest = data.partition(b" ")
+            if rest != payload:
+                a.error = f"echo mismatch: {data[:80]!r}"
+            a.backend = name.decode(errors="replace")
+            a.text = f"attempt {attempt + 1}"
+            return a
+        a.error = f"no reply after {tries} tries"
+    except OSError as e:
+        a.error = f"{type(e).__name__}: {e}"
+    finally:
+        s.close()
+    return a
+
+
+async def bounded(factories, concurrency):
+    """Runs coroutine factories with at most `concurrency` at once; results in order."""
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(f):
+        async with sem:
+            return await f()
+
+    return await asyncio.gather(*(one(f) for f in factories))
+
+
+def http_many(ns, pairs, port=80, concurrency=64, timeout=10.0):
+    """HTTP GETs for (src, dst) pairs; list of Answers in the same order."""
+    return run(bounded([lambda s=s, d=d: http_get(ns, s, d, port, timeout) for s, d in pairs],
+                       concurrency))
+
+
+def udp_many(ns, pairs, port=7, concurrency=64, timeout=1.0, tries=3):
+    return run(bounded([lambda s=s, d=d: udp_echo(ns, s, d, port, timeout=timeout, tries=tries)
+                        for s, d in pairs], concurrency))
+
+
+class EchoConn:
+    """A long-lived TCP connection to the line-echo server through a VIP."""
+
+    def __init__(self, ns, src, dst, port=7):
+        self.ns, self.src, self.dst, self.port = ns, src, dst, port
+        self.sock = None
+        self.sport = None
+        self.buf = b""
+        self.backend = None  # who answered the first line
+        self.error = None    # the first failure (reset, timeout, EOF); None while healthy
+        self.seq = 0
+
+    def tuple(self):
+        return ("tcp", self.src, self.sport, self.dst, self.port)
+
+    async def open(self, timeout=10.0):
+        loop = asyncio.get_running_loop()
+        self.sock = _client_socket(self.ns, fam(self.dst), socket.SOCK_STREAM, self.src)
+        self.sport = self.sock.getsockname()[1]
+        try:
+            await asyncio.wait_for(loop.sock_connect(self.sock, (self.dst, self.port)), timeout)
+            self.backend = await self.ask(timeout=timeout)
+        except (OSError, asyncio.TimeoutError) as e:
+            self.error = f"open: {type(e).__name__}: {e}"
+        return self
+
+    async def ask(self, timeout=5.0):
+        """Sends one line; returns the name of the backend that echoed it (None on failure,
+        with self.error set)."""
+        if self.error:
+            return None
+        loop = asyncio.get_running_loop()
+        self.seq += 1
+        line = f"{self.src} {self.sport} #{self.seq}"
+        try:
+            await loop.sock_sendall(self.sock, line.encode() + b"\n")
+            data = await asyncio.wait_for(
+                _recv_until(loop, self.sock, lambda d: b"\n" in d), timeout)
+        except asyncio.TimeoutError:
+            self.error = f"line #{self.seq}: no answer in {timeout} s"
+            return None
+        except OSError as e:
+            self.error = f"line #{self.seq}: {type(e).__name__}: {e}"
+            return None
+        if b"\n" not in data:
+            self.error = f"line #{self.seq}: connection closed (EOF)"
+            return None
+        reply = data.split(b"\n", 1)[0].decode(errors="replace")
+        name, _, echoed = reply.partition(" ")
+        if echoed != line:
+            self.error = f"line #{self.seq}: echo mismatch {reply!r}"
+            return None
+        return name
+
+    def close(self):
+        if self.sock:
+            self.sock.close()
+
+
+def open_echo_conns(ns, pairs, port=7, concurrency=64):
+    conns = [EchoConn(ns, s, d, port) for s, d in pairs]
+    run(bounded([c.open for c in conns], concurrency))
+    return conns
+
+
+def ask_all(conns, concurrency=64):
+    """One line on each connection; list of backend names (None where it failed)."""
+    return run(bounded([c.ask for c in conns], concurrency))
+
+
+# --------------------------------------------------------------------------------------------
+# Raw frames and captures
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+
+
+class RawLink:
+    """An AF_PACKET socket on an interface inside a namespace: send whole Ethernet frames,
+    receive the frames that arrive (frames this host sends are skipped)."""
+
+    def __init__(self, ns, iface):
+        with netns(ns):
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self.sock.bind((iface, 0))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+
+    def send(self, frame):
+        self.sock.send(bytes(frame))
+
+    def receive(self, match, timeout=3.0):
+        """Frames (bytes) for which match(frame) is true, until the first one or timeout."""
+        deadline = time.monotonic() + timeout
+        self.sock.settimeout(0.1)
+        while time.monotonic() < deadline:
+            try:
+                frame, addr = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            if addr[2] == PACKET_OUTGOING:
+                continue
+            if match(frame):
+                return frame
+        return None
+
+    def close(self):
+        self.sock.close()
+
+
+class Capture:
+    """tcpdump on an interface in a namespace, kernel-filtered, writing a pcap; count() after
+    stop() gives the number of frames that matched."""
+
+    def __init__(self, ns, iface, bpf_filter, path):
+        self.path = str(path)
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns, "tcpdump", "-i", iface, "-n", "-p", "-U", "-Z", "root",
+             "-B", "16384", "-w", self.path, bpf_filter],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # tcpdump says "listening on ..." once its socket is open.
+        deadline = time.monotonic() + 10
+        line = ""
+        while time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            if "listening on" in line or not line:
+                break
+        if "listening on" not in line:
+            self.proc.kill()
+            raise RuntimeError(f"tcpdump on {ns}/{iface} did not start: {line}")
+        self.stats = ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                _, err = self.proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                _, err = self.proc.communicate()
+            self.stats = err
+        return self
+
+    def frames(self):
+        """Raw frames of the pcap file."""
+        data = Path(self.path).read_bytes()
+        if len(data) < 24:
+            return []
+        magic = struct.unpack("<I", data[:4])[0]
+        endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+        out, off = [], 24
+        while off + 16 <= len(data):
+            _, _, incl, _ = struct.unpack(endian + "IIII", data[off:off + 16])
+            out.append(data[off + 16:off + 16 + incl])
+            off += 16 + incl
+        return out
+
+    def count(self):
+        return len(self.frames())
+
+    def dropped(self):
+        m = re.search(r"(\d+) packets dropped by kernel", self.stats)
+        return int(m.group(1)) if m else 0
+
+
+# --------------------------------------------------------------------------------------------
+# Command line (tools/lab)
+
+
+def _pid_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def cmd_wait_api(args):
+    deadline = time.monotonic() + args.timeout
+    last = "no attempt"
+    while time.monotonic() < deadline:
+        if args.pid and not _pid_alive(args.pid):
+            print(f"steer-dataplane (pid {args.pid}) exited", file=sys.stderr)
+            return 1
+        try:
+            with Api(args.socket, timeout=5) as api:
+                st = api.status()
+                print(json.dumps(st))
+                return 0
+        except (OSError, FramingError, ApiError) as e:
+            last = str(e)
+        time.sleep(0.1)
+    print(f"API socket {args.socket} did not answer in {args.timeout} s: {last}", file=sys.stderr)
+    return 1
+
+
+def cmd_apply(args):
+    doc = json.loads(Path(args.file).read_text())
+    with Api(args.socket) as api:
+        reply = api.apply(doc)
+        print(json.dumps(reply))
+        if args.check:
+            gen = reply["generation"]
+            got = api.state()
+            if got.get("generation") != gen or canonical_state(got) != canonical_state(doc):
+                print(f"state read back differs from {args.file}: {json.dumps(got)}",
+                      file=sys.stderr)
+                return 1
+            wait_switched(api, gen)
+        if reply.get("warnings"):
+            print(f"apply warnings: {reply['warnings']}", file=sys.stderr)
+    return 0
+
+
+def cmd_api(args):
+    with Api(args.socket) as api:
+        reply = api.request(" ".join(args.words))
+        if any(c == 1000 for c, _, _ in reply.lines):
+            print(json.dumps(reply.json(), indent=2))
+        else:
+            for c, last, text in reply.lines:
+                print(f"{c:04d}{' ' if last else '-'}{text}")
+    return 0
+
+
+def cmd_probe(args):
+    info = json.loads(Path(args.lab).read_text())
+    ns = info["client"]["ns"]
+    names = {b["name"] for b in info["backends"]}
+    v4, v6 = info["vips"]["v4"], info["vips"]["v6"]
+    c4, c6 = info["client"]["v4"][0], info["client"]["v6"][0]
+
+    async def all_kinds():
+        conn = EchoConn(ns, c4, v4, 7)
+        await conn.open(timeout=5)
+        conn.close()
+        return [await http_get(ns, c4, v4, 80, timeout=5),
+                await http_get(ns, c6, v6, 80, timeout=5),
+                await udp_echo(ns, c4, v4, 7, timeout=1, tries=3),
+                Answer("tcp", c4, conn.sport, v4, 7, conn.backend, conn.error)]
+
+    bad = 0
+    for a, what in zip(run(all_kinds()), ("HTTP v4", "HTTP v6", "UDP echo v4", "TCP echo v4")):
+        if a.error or a.backend not in names:
+            print(f"probe {what} {a.src} -> {a.dst}:{a.dport}: FAILED: {a.error or a.backend}",
+                  file=sys.stderr)
+            bad += 1
+    return 1 if bad else 0
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(prog="lablib.py")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("wait-api")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--pid", type=int)
+    p.add_argument("--timeout", type=float, default=30)
+    p = sub.add_parser("apply")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--check", action="store_true")
+    p.add_argument("file")
+    p = sub.add_parser("api")
+    p.add_argument("--socket", required=True)
+    p.add_argument("words", nargs="+")
+    p = sub.add_parser("probe")
+    p.add_argument("--lab", required=True)
+    args = ap.parse_args(argv)
+    try:
+        return {"wait-api": cmd_wait_api, "apply": cmd_apply, "api": cmd_api,
+                "probe": cmd_probe}[args.cmd](args)
+    except BrokenPipeError:  # output piped into head: not an error
+        return 0
+    except (OSError, FramingError, ApiError, AssertionError) as e:
+        print(f"lablib {args.cmd}: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
