@@ -340,6 +340,7 @@ std::string ApiServer::stats() {
 
   json vips = json::array();
   json backends = json::array();
+  std::vector<uint32_t> slot_counts(snap.backend_slots().size(), 0);
   for (const SnapshotVip& v : snap.vips()) {
     VipCounters vc;
     for (const auto& w : rt_.workers) {
@@ -357,11 +358,15 @@ std::string ApiServer::stats() {
                     {"packets", vc.packets},
                     {"bytes", vc.bytes},
                     {"new_flows", vc.new_flows}});
+    // Slots per backend in one pass over the table (by handle index).
+    for (uint32_t handle : v.backends) slot_counts[handle & 0xffff] = 0;
+    for (uint32_t s : v.slots) {
+      if (s != kNoBackendHandle && (s & 0xffff) < slot_counts.size()) ++slot_counts[s & 0xffff];
+    }
     for (uint32_t handle : v.backends) {
       const SnapshotBackend* b = snap.backend(handle);
       if (b == nullptr) continue;
-      uint64_t slots = 0;
-      for (uint32_t s : v.slots) slots += s == handle;
+      const uint64_t slots = slot_counts[handle & 0xffff];
       BackendCounters bc;
       for (const auto& w : rt_.workers) {
         const BackendCounters& c = w->ctx.backend_counters(handle & 0xffff);
