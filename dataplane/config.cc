@@ -164,9 +164,9 @@ Result<DataplaneConfig> parse_dataplane_config(std::string_view toml_text,
   }
   if (const toml::table* t = subtable(root, "dataplane")) {
     Reader r(*t, source, "dataplane");
-    STEER_TRY(r.only({"flow_table_size", "flow_timeout_tcp", "flow_timeout_udp",
-                      "flow_timeout_other", "mbufs", "idle_sleep_us", "stuck_ms", "bpf_dir",
-                      "state_file"}));
+    STEER_TRY(
+        r.only({"flow_table_size", "flow_timeout_tcp", "flow_timeout_udp", "flow_timeout_other",
+                "mbufs", "idle_sleep_us", "stuck_ms", "bpf_dir", "state_file"}));
     STEER_TRY(r.uint("flow_table_size", 1u << 28, c.flow_table_size));
     STEER_TRY(r.uint("flow_timeout_tcp", 86400, c.flow_timeout_tcp_s));
     STEER_TRY(r.uint("flow_timeout_udp", 86400, c.flow_timeout_udp_s));

@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
-#include <rte_lcore.h>
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 

@@ -1,10 +1,10 @@
 #include "tests/support/pcap_file.h"
 
-#include <fmt/format.h>
-
 #include <cstdio>
 #include <cstring>
 #include <memory>
+
+#include <fmt/format.h>
 
 namespace steer::testing {
 
