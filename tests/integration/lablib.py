@@ -12,12 +12,20 @@
 - Clients: HTTP GETs, UDP echo flows, long-lived TCP line-echo connections, each reporting
   which backend answered; raw frames (AF_PACKET) for scapy-built packets; tcpdump captures and
   link counters for the DSR checks.
+- steerd on the lab: a config written for it (steerd_config), steerd started and stopped in
+  the LB namespace, SteerdApi for its CLI socket, steerctl runs (also as uid 65534), metrics;
+  backends' servers stopped, killed, started, switched to 503 / hang / flap, links cut; the
+  dataplane killed and restarted (all through tools/lab backend|dataplane|steerd).
 
 Command line (used by tools/lab):
   lablib.py wait-api --socket PATH [--pid PID] [--timeout S]
   lablib.py apply --socket PATH [--check] FILE.json
   lablib.py api --socket PATH CMD...        (prints the reply's JSON, or its text)
   lablib.py probe --lab RUN/lab.json        (one request of each kind through the VIPs)
+  lablib.py server --socket PATH CMD...     (a backend's servers: http ok|503|hang|flap, status)
+  lablib.py steerd-config --lab RUN/lab.json [--interval MS] [--timeout MS] [--rise N]
+            [--fall N] [--warmup MS] [--vips A,B] [--backends b1,b2]   (TOML on stdout)
+  lablib.py wait-steerd --socket PATH [--pid PID] [--timeout S] [--warm]
 """
 import argparse
 import asyncio
@@ -206,6 +214,50 @@ def wait_switched(api, generation, timeout=5.0):
             raise AssertionError(f"workers did not switch to generation {generation} in "
                                  f"{timeout} s: {workers}")
         time.sleep(0.02)
+
+
+class SteerdApi(Api):
+    """One connection to steerd's CLI socket: the same line protocol as the dataplane's API,
+    with steerd's greeting."""
+
+    def __init__(self, path, timeout=10.0):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.buf = b""
+        try:
+            self.sock.connect(self.path)
+            greeting = self._read_reply()
+        except BaseException:
+            self.sock.close()
+            raise
+        if len(greeting.lines) != 1 or greeting.code != 1:
+            raise FramingError(f"greeting is not one 0001 line: {greeting.lines!r}")
+        if not re.fullmatch(r"steerd \S+ ready\.", greeting.message):
+            raise FramingError(f"unexpected greeting: {greeting.message!r}")
+        self.greeting = greeting.message
+
+    def show(self, what):
+        return self.data("show " + what)
+
+    def raw(self, line):
+        """The reply to `line`, whatever its code (no ApiError)."""
+        self.sock.sendall(line.encode() + b"\n")
+        return self._read_reply()
+
+
+def wait_until(what, predicate, timeout=10.0, interval=0.02):
+    """Calls predicate() until it returns something true; returns that. AssertionError naming
+    `what` (and the last value) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = predicate()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
+        time.sleep(interval)
 
 
 def canonical_state(doc):
@@ -455,6 +507,180 @@ class Lab:
                              check=True, stdout=subprocess.PIPE, text=True).stdout
         st = json.loads(out)[0]["stats64"]
         return st["rx"]["packets"], st["tx"]["packets"]
+
+    # -- backends' servers, the dataplane process, steerd ---------------------------------
+
+    def lab_tool(self, *args, timeout=60):
+        """tools/lab ARGS... for this lab; its output, or LabError with it."""
+        args = [str(a) for a in args]
+        r = self.tool(*args, timeout=timeout)
+        if r.returncode != 0:
+            raise LabError(f"tools/lab {' '.join(args)} failed (exit {r.returncode}):\n{r.stdout}")
+        return r.stdout
+
+    def server_command(self, name, line, timeout=5.0):
+        """One command on backend `name`'s servers control socket; the JSON reply."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(str(self.run_dir / f"{name}.control"))
+            s.sendall(line.encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        reply = json.loads(data)
+        if not reply.get("ok"):
+            raise LabError(f"{name} servers: {line!r}: {reply.get('error')}")
+        return reply
+
+    def http_mode(self, name, mode, ok=1, fail=1):
+        """Switches backend `name`'s HTTP answers: "ok" (200), "503", "hang" (accept, never
+        answer), "flap" (per local address `ok` answers 200, then `fail` answers 503, ...)."""
+        line = f"http flap {ok} {fail}" if mode == "flap" else f"http {mode}"
+        return self.server_command(name, line)
+
+    def server_stop(self, name):
+        """Stops backend `name`'s servers (SIGTERM; waits until the process is gone)."""
+        self.lab_tool("backend", name, "stop")
+
+    def server_kill(self, name):
+        """SIGKILL to backend `name`'s servers; returns once the process is gone."""
+        self.lab_tool("backend", name, "kill")
+
+    def server_start(self, name, mode="ok"):
+        """Starts backend `name`'s servers again (HTTP mode: ok, 503, hang, flap:OK:FAIL);
+        returns once every socket is bound."""
+        self.lab_tool("backend", name, "start", mode)
+
+    def server_pid(self, name):
+        try:
+            return int((self.run_dir / f"servers-{name}.pid").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def cut(self, name):
+        """Drops everything to and from backend `name` on the router (its link is cut)."""
+        self.lab_tool("backend", name, "cut")
+
+    def uncut(self, name):
+        self.lab_tool("backend", name, "uncut")
+
+    def dataplane_pid(self):
+        try:
+            return int((self.run_dir / "dataplane.pid").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def dataplane_kill(self):
+        """SIGKILL to steer-dataplane; returns once it is gone."""
+        self.lab_tool("dataplane", "kill")
+
+    def dataplane_start(self):
+        """Starts steer-dataplane again on the same port; returns once its API answers. Its
+        state is empty until someone applies one."""
+        self.lab_tool("dataplane", "start", timeout=90)
+
+    @property
+    def steerd_socket(self):
+        return self.run_dir / "steerd.sock"
+
+    @property
+    def steerd_config_path(self):
+        return self.run_dir / "steerd.toml"
+
+    @property
+    def steerd_state_dir(self):
+        return self.run_dir / "steerd-state"
+
+    def steerd_up(self, keep_config=False, **options):
+        """Writes a steerd config for the lab (unless keep_config; options as steerd_config:
+        interval, timeout, rise, fall, warmup, vips, backends) and starts steerd in the LB
+        namespace; returns once its CLI socket answers (warm-up may still be on)."""
+        args = ["steerd", "up"]
+        if keep_config:
+            args.append("--keep-config")
+        for k, v in options.items():
+            if isinstance(v, (list, tuple)):
+                v = ",".join(v)
+            args += [f"--{k}", str(v)]
+        self.lab_tool(*args, timeout=60)
+
+    def steerd_down(self):
+        self.lab_tool("steerd", "down")
+
+    def steerd_kill(self):
+        """SIGKILL to steerd; returns once it is gone."""
+        self.lab_tool("steerd", "kill")
+
+    def steerd_pid(self):
+        try:
+            return int((self.run_dir / "steerd.pid").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def steerd(self, timeout=10.0):
+        """A connection to steerd's CLI socket."""
+        return SteerdApi(self.steerd_socket, timeout)
+
+    def steerd_show(self, what):
+        with self.steerd() as s:
+            return s.show(what)
+
+    def steerd_events(self):
+        return self.steerd_show("events")["events"]
+
+    def wait_warm(self, timeout=15.0):
+        return wait_until("steerd warm-up over", lambda: self.steerd_show("status").get("warm"),
+                          timeout)
+
+    @property
+    def steerctl_path(self):
+        return str(Path(self.build) / "tools" / "steerctl" / "steerctl")
+
+    def steerctl(self, *args, as_nobody=False, socket_path=None, timeout=30):
+        """Runs steerctl ARGS... -s <steerd socket> (as uid/gid 65534 with as_nobody); the
+        CompletedProcess (stdout and stderr apart, text)."""
+        argv = [self.steerctl_path, *[str(a) for a in args], "-s",
+                str(socket_path or self.steerd_socket)]
+        if as_nobody:
+            argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=timeout)
+
+    def metrics(self, port=9610, timeout=5.0):
+        """GET /metrics from steerd (127.0.0.1:PORT inside the LB namespace): the body."""
+        with netns(self.ns("lb1")):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        with s:
+            s.settimeout(timeout)
+            s.connect(("127.0.0.1", port))
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        head, _, body = data.decode(errors="replace").partition("\r\n\r\n")
+        if not head.startswith("HTTP/1.") or " 200 " not in head.split("\r\n")[0] + " ":
+            raise LabError(f"GET /metrics: {head[:200]!r}")
+        return body
+
+    def dp_pool(self, address, proto, port, state=None):
+        """{backend address: (state, weight)} of one VIP in the dataplane's applied state
+        (None when the VIP is absent)."""
+        if state is None:
+            with self.api() as api:
+                state = api.state()
+        packed = socket.inet_pton(fam(address), address)
+        for v in state.get("vips", []):
+            if (socket.inet_pton(fam(v["address"]), v["address"]) == packed
+                    and v.get("proto") == proto and v.get("port", 0) == port):
+                return {b["address"]: (b.get("state", "up"), b.get("weight", 1))
+                        for b in v.get("backends", [])}
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -765,6 +991,101 @@ class Capture:
 
 
 # --------------------------------------------------------------------------------------------
+# steerd's configuration for a lab
+
+# The lab's five VIPs as steerd VIPs: (name, family, protocol, port, check, echo).
+STEERD_VIPS = [
+    ("web", "v4", "tcp", 80, "http", True),
+    ("echo", "v4", "tcp", 7, "tcp7", False),
+    ("udp-echo", "v4", "udp", 7, "udp7", False),
+    ("web6", "v6", "tcp", 80, "http", True),
+    ("echo6", "v6", "tcp", 7, "tcp7", False),
+]
+
+
+def steerd_config(info, interval=100, timeout=50, rise=2, fall=3, warmup=5000, vips=None,
+                  backends=None, weights=None, cli_mode="0666", metrics="127.0.0.1:9610",
+                  checks_extra=""):
+    """steerd's TOML for the lab described by `info` (lab.json): the lab's VIPs (or the names
+    in `vips`) with its backends (or the names in `backends`; `weights` {name: weight}), three
+    checks (http on :80, tcp on :7, udp on :7) that all use interval/timeout/rise/fall, the
+    CLI socket, state and metrics in the lab's run directory / LB namespace."""
+    run = info["run_dir"]
+    names = [v[0] for v in STEERD_VIPS]
+    vips = list(vips) if vips else names
+    unknown = [v for v in vips if v not in names]
+    if unknown:
+        raise ValueError(f"unknown lab VIP(s) {unknown} (known: {names})")
+    all_backends = [b["name"] for b in info["backends"]]
+    backends = list(backends) if backends else all_backends
+    if any(b not in all_backends for b in backends):
+        raise ValueError(f"unknown backend in {backends} (lab has {all_backends})")
+    weights = weights or {}
+    timing = (f"interval_ms = {interval}\ntimeout_ms = {timeout}\nrise = {rise}\n"
+              f"fall = {fall}\n")
+    out = [f"""# steerd for lab '{info["prefix"]}' (written by tests/integration/lablib.py)
+[pop]
+name = "{info["prefix"]}"
+region = "lab"
+
+[dataplane]
+socket = "{info["socket"]}"
+push_interval_ms = 10
+status_interval_ms = 100
+stuck_after_ms = 1000
+
+[cli]
+socket = "{run}/steerd.sock"
+mode = "{cli_mode}"
+
+[metrics]
+listen = "{metrics}"
+
+[state]
+dir = "{run}/steerd-state"
+
+[warmup]
+max_ms = {warmup}
+
+[check.http]
+type = "http"
+port = 80
+path = "/"
+{timing}
+[check.tcp7]
+type = "tcp"
+port = 7
+{timing}
+[check.udp7]
+type = "udp"
+port = 7
+payload = "ping"
+expect = "ping"
+{timing}{checks_extra}"""]
+    by_name = {b["name"]: b for b in info["backends"]}
+    for name, family, proto, port, check, echo in STEERD_VIPS:
+        if name not in vips:
+            continue
+        address = info["vips"][family]
+        out.append(f"""
+[[vip]]
+name = "{name}"
+address = "{address}"
+protocol = "{proto}"
+port = {port}
+encap = "{'gue' if proto == 'udp' else 'ipip'}"
+gue_port = {info["gue_port"]}
+echo = {'true' if echo else 'false'}
+check = "{check}"
+""")
+        for b in backends:
+            out.append(f"""  [[vip.backend]]
+  address = "{by_name[b][family]}"
+""" + (f"  weight = {weights[b]}\n" if b in weights else ""))
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------------------------
 # Command line (tools/lab)
 
 
@@ -849,6 +1170,61 @@ def cmd_probe(args):
     return 1 if bad else 0
 
 
+def cmd_server(args):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect(args.socket)
+        s.sendall(" ".join(args.words).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    reply = json.loads(data)
+    if not reply.get("ok"):
+        print(f"servers: {reply.get('error')}", file=sys.stderr)
+        return 1
+    print(json.dumps(reply))
+    return 0
+
+
+def cmd_steerd_config(args):
+    info = json.loads(Path(args.lab).read_text())
+    try:
+        text = steerd_config(info, interval=args.interval, timeout=args.timeout, rise=args.rise,
+                             fall=args.fall, warmup=args.warmup,
+                             vips=args.vips.split(",") if args.vips else None,
+                             backends=args.backends.split(",") if args.backends else None)
+    except ValueError as e:
+        print(f"steerd-config: {e}", file=sys.stderr)
+        return 2
+    sys.stdout.write(text)
+    return 0
+
+
+def cmd_wait_steerd(args):
+    deadline = time.monotonic() + args.timeout
+    last = "no attempt"
+    while time.monotonic() < deadline:
+        if args.pid and not _pid_alive(args.pid):
+            print(f"steerd (pid {args.pid}) exited", file=sys.stderr)
+            return 1
+        try:
+            with SteerdApi(args.socket, timeout=5) as s:
+                st = s.show("status")
+                if st.get("warm") or not args.warm:
+                    print(json.dumps(st))
+                    return 0
+                last = "warm-up not over"
+        except (OSError, FramingError, ApiError) as e:
+            last = str(e)
+        time.sleep(0.05)
+    print(f"steerd socket {args.socket} did not answer in {args.timeout} s: {last}",
+          file=sys.stderr)
+    return 1
+
+
 def main(argv):
     ap = argparse.ArgumentParser(prog="lablib.py")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -865,10 +1241,28 @@ def main(argv):
     p.add_argument("words", nargs="+")
     p = sub.add_parser("probe")
     p.add_argument("--lab", required=True)
+    p = sub.add_parser("server")
+    p.add_argument("--socket", required=True)
+    p.add_argument("words", nargs="+")
+    p = sub.add_parser("steerd-config")
+    p.add_argument("--lab", required=True)
+    p.add_argument("--interval", type=int, default=100)
+    p.add_argument("--timeout", type=int, default=50)
+    p.add_argument("--rise", type=int, default=2)
+    p.add_argument("--fall", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=5000)
+    p.add_argument("--vips", help="comma-separated: web,echo,udp-echo,web6,echo6")
+    p.add_argument("--backends", help="comma-separated: b1,b2,...")
+    p = sub.add_parser("wait-steerd")
+    p.add_argument("--socket", required=True)
+    p.add_argument("--pid", type=int)
+    p.add_argument("--timeout", type=float, default=20)
+    p.add_argument("--warm", action="store_true")
     args = ap.parse_args(argv)
     try:
         return {"wait-api": cmd_wait_api, "apply": cmd_apply, "api": cmd_api,
-                "probe": cmd_probe}[args.cmd](args)
+                "probe": cmd_probe, "server": cmd_server, "steerd-config": cmd_steerd_config,
+                "wait-steerd": cmd_wait_steerd}[args.cmd](args)
     except BrokenPipeError:  # output piped into head: not an error
         return 0
     except (OSError, FramingError, ApiError, AssertionError) as e:

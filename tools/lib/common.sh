@@ -8,6 +8,7 @@ STEER_PACKAGES=(
   g++ clang libclang-rt-14-dev clang-format clang-tidy
   meson ninja-build pkg-config
   libfmt-dev libxxhash-dev libexpected-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
+  libasio-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libdpdk-dev dpdk dpdk-dev libbpf-dev libxdp-dev bpftool libssl-dev nlohmann-json3-dev
   python3 python3-scapy iproute2 iputils-ping ethtool tcpdump

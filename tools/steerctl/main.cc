@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 // GCC 12 reports a false -Wnull-dereference inside CLI11 2.1's string splitting (inlined
@@ -23,11 +24,13 @@
 #include <CLI/CLI.hpp>
 #pragma GCC diagnostic pop
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "hashing/maglev.h"
 #include "tools/steerctl/client.h"
 #include "tools/steerctl/dataplane_view.h"
 #include "tools/steerctl/plan.h"
+#include "tools/steerctl/steerd_view.h"
 
 namespace steer::tools {
 namespace {
@@ -77,6 +80,9 @@ struct Command {
 
 struct PlanOptions {
   std::string pool_file;
+  std::string vip;     // live pool of this VIP from steerd
+  std::string socket;  // steerd's CLI socket
+  bool table_size_given = false;
   std::vector<std::string> backends;
   uint32_t table_size = hashing::MaglevTable::kDefaultSize;
   bool json = false;
@@ -88,6 +94,24 @@ struct PlanOptions {
   };
   std::vector<ChangeFlag> change_flags;
 };
+
+// The backends of `show backends VIP` as a plan pool: effective weight, drained = 0, backends
+// out of service left out.
+Result<std::vector<PoolEntry>> live_pool(const std::string& text) {
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("backends")) return fail("steerd sent invalid JSON");
+  std::vector<PoolEntry> out;
+  for (const auto& b : doc["backends"]) {
+    if (b.value("effective", "") == "down") continue;
+    auto a = IpAddress::parse(b.value("address", ""));
+    if (!a) return fail("steerd sent a bad address");
+    PoolEntry e;
+    e.address = *a;
+    e.weight = b.value("effective", "") == "up" ? b.value("weight", 1u) : 0u;
+    out.push_back(e);
+  }
+  return out;
+}
 
 int run_plan(const CLI::App& cmd, PlanOptions& opts) {
   Pool before;
@@ -107,8 +131,36 @@ int run_plan(const CLI::App& cmd, PlanOptions& opts) {
       return error(kExitUsage, fmt::format("--backend: {}", added.error().message));
     }
   }
-  if (opts.pool_file.empty() && opts.backends.empty()) {
-    return error(kExitUsage, "no pool given: use --pool FILE and/or --backend ADDRESS[=WEIGHT]");
+  if (!opts.vip.empty()) {
+    // The live pool: what steerd has in the dataplane now (effective weights; drained
+    // backends weight 0; backends out of service are not in the table).
+    auto client = SocketClient::connect(opts.socket, std::chrono::seconds(5));
+    if (!client) return error(kExitRuntime, client.error().message);
+    auto reply = client->request("show backends " + opts.vip);
+    if (!reply) return error(kExitRuntime, reply.error().message);
+    if (!reply->ok()) return error(kExitRuntime, reply->message());
+    auto live = live_pool(reply->text_of(reply::kJson));
+    if (!live) return error(kExitRuntime, live.error().message);
+    for (const PoolEntry& e : *live) {
+      if (auto added = add_backend(before, e); !added) {
+        return error(kExitUsage, fmt::format("--vip: {}", added.error().message));
+      }
+    }
+    // The VIP's own table size, unless --table-size asked for another.
+    if (!opts.table_size_given) {
+      auto vips = client->request("show vips " + opts.vip);
+      if (!vips) return error(kExitRuntime, vips.error().message);
+      if (!vips->ok()) return error(kExitRuntime, vips->message());
+      auto doc = nlohmann::json::parse(vips->text_of(reply::kJson), nullptr, false);
+      if (!doc.is_discarded() && doc.contains("vips") && !doc["vips"].empty()) {
+        opts.table_size = doc["vips"][0].value("table_size", opts.table_size);
+      }
+    }
+  }
+  if (opts.pool_file.empty() && opts.backends.empty() && opts.vip.empty()) {
+    return error(kExitUsage,
+                 "no pool given: use --vip VIP (live, from steerd), --pool FILE and/or --backend "
+                 "ADDRESS[=WEIGHT]");
   }
   if (auto ok = check_table_size(opts.table_size); !ok) {
     return error(kExitUsage, fmt::format("--table-size: {}", ok.error().message));
@@ -174,10 +226,21 @@ Command add_plan_command(CLI::App& root) {
                 "the flow table");
   change_option(4, "ADDRESS=WEIGHT", "Give a drained backend a weight again");
 
-  cmd->add_option("--table-size", opts->table_size, "Maglev table size, a prime")
-      ->type_name("M")
-      ->default_val(hashing::MaglevTable::kDefaultSize);
+  CLI::Option* table_size =
+      cmd->add_option("--table-size", opts->table_size, "Maglev table size, a prime")
+          ->type_name("M")
+          ->default_val(hashing::MaglevTable::kDefaultSize);
   cmd->add_flag("--json", opts->json, "Print one JSON object instead of the table");
+  cmd->add_option("--vip", opts->vip,
+                  "Start from the live pool of this VIP (name or address), asked of steerd; its "
+                  "table size unless --table-size")
+      ->type_name("VIP");
+  const char* env = std::getenv("STEERD_SOCKET");
+  opts->socket = env ? env : "/run/steer/steerd.sock";
+  cmd->add_option("-s,--socket", opts->socket,
+                  "steerd's CLI socket, for --vip (default $STEERD_SOCKET or "
+                  "/run/steer/steerd.sock)");
+  cmd->callback([opts, table_size] { opts->table_size_given = table_size->count() > 0; });
   cmd->footer(
       "Prints each backend's weight, Maglev slots and share of new-flow hash space before and\n"
       "after the changes, then:\n"
@@ -234,6 +297,7 @@ Command add_dataplane_command(CLI::App& root) {
   cmd->add_option("--timeout", opts->timeout_ms, "milliseconds to wait for a reply")
       ->check(CLI::Range(1, 600000));
   cmd->require_subcommand(1);
+  cmd->fallthrough();  // --socket/--json also after the nested command
   CLI::App* apply = cmd->add_subcommand("apply", "Replace the desired state with a JSON file");
   apply->add_option("file", opts->file, "state document (JSON, see docs/dataplane.md); - = stdin")
       ->required();
@@ -272,6 +336,163 @@ Command add_dataplane_command(CLI::App& root) {
   return Command{cmd, run};
 }
 
+// ---- steerd: show, backend, configure ----------------------------------------------------
+
+struct SteerdOptions {
+  std::string socket;
+  bool json = false;
+  int timeout_ms = 5000;
+};
+
+void add_steerd_options(CLI::App* cmd, SteerdOptions& o) {
+  const char* env = std::getenv("STEERD_SOCKET");
+  o.socket = env ? env : "/run/steer/steerd.sock";
+  cmd->add_option("-s,--socket", o.socket,
+                  "steerd's CLI socket (default $STEERD_SOCKET or /run/steer/steerd.sock)");
+  cmd->add_flag("--json", o.json, "print the daemon's JSON instead of a table");
+  cmd->add_option("--timeout", o.timeout_ms, "milliseconds to wait for a reply")
+      ->check(CLI::Range(1, 600000));
+}
+
+// One request to steerd; prints the reply (JSON with --json, else `view`). Exit: 0 ok,
+// 1 runtime error (cannot connect, 8xxx), 2 a request steerd could not parse (9xxx).
+int steerd_request(const SteerdOptions& o, const std::string& request,
+                   Result<std::string> (*view)(std::string_view)) {
+  auto client = SocketClient::connect(o.socket, std::chrono::milliseconds(o.timeout_ms));
+  if (!client) return error(kExitRuntime, client.error().message);
+  auto reply = client->request(request);
+  if (!reply) return error(kExitRuntime, reply.error().message);
+  if (!reply->ok()) {
+    // An error is one line, except a rejected configuration: one line per error in the file.
+    for (size_t i = 0; i + 1 < reply->lines.size(); ++i) {
+      fmt::print(stderr, "steerctl: {}\n", reply->lines[i].text);
+    }
+    return error(reply->code() >= 9000 ? kExitUsage : kExitRuntime, reply->message());
+  }
+  const std::string doc = reply->text_of(reply::kJson);
+  if (o.json) return emit(doc + "\n");
+  auto text = view(doc);
+  if (!text) return error(kExitRuntime, text.error().message);
+  return emit(*text);
+}
+
+Command add_show_command(CLI::App& root) {
+  auto o = std::make_shared<SteerdOptions>();
+  auto arg = std::make_shared<std::string>();
+  auto flow = std::make_shared<std::vector<std::string>>();
+  auto watch = std::make_shared<bool>(false);
+  CLI::App* cmd = root.add_subcommand("show", "Show steerd's state (status, vips, backends, ...)");
+  add_steerd_options(cmd, *o);
+  cmd->require_subcommand(1);
+  cmd->fallthrough();  // --socket/--json also after the nested command
+  CLI::App* status = cmd->add_subcommand("status", "Versions, uptime, dataplane liveness, probes");
+  CLI::App* vips = cmd->add_subcommand("vips", "VIPs with their health and traffic");
+  vips->add_option("vip", *arg, "only this VIP (name or address)");
+  CLI::App* backends =
+      cmd->add_subcommand("backends", "Backends: weight, health, admin state, traffic, and why");
+  backends->add_option("vip", *arg, "only this VIP (name or address)");
+  CLI::App* health = cmd->add_subcommand("health", "Health-check history with reasons");
+  health->add_option("backend", *arg, "only this backend address");
+  CLI::App* stats = cmd->add_subcommand("stats", "The dataplane's counters and drops by reason");
+  stats->add_flag("--watch", *watch, "print again every second until interrupted");
+  CLI::App* events =
+      cmd->add_subcommand("events", "Recent events: health changes, overrides, reloads");
+  CLI::App* fl = cmd->add_subcommand("flow", "Which backend a flow gets, and why");
+  fl->add_option("tuple", *flow, "PROTO SRC SPORT DST DPORT")->expected(5)->required();
+  auto run = [=]() -> int {
+    const std::string a = arg->empty() ? "" : " " + *arg;
+    if (status->parsed()) return steerd_request(*o, "show status", format_status);
+    if (vips->parsed()) return steerd_request(*o, "show vips" + a, format_vips);
+    if (backends->parsed()) return steerd_request(*o, "show backends" + a, format_backends);
+    if (health->parsed()) {
+      if (!arg->empty() && !IpAddress::parse(*arg)) {
+        return error(kExitUsage, fmt::format("'{}' is not an IP address", *arg));
+      }
+      return steerd_request(*o, "show health" + a, format_health);
+    }
+    if (events->parsed()) return steerd_request(*o, "show events", format_events);
+    if (stats->parsed()) {
+      for (int i = 0;; ++i) {
+        if (*watch && i > 0) {
+          std::this_thread::sleep_for(std::chrono::seconds(1));
+          if (!o->json) std::fputs("\x1b[H\x1b[2J", stdout);
+        }
+        const int rc = steerd_request(*o, "show stats", format_dataplane_stats);
+        if (rc != 0 || !*watch) return rc;
+      }
+    }
+    if (fl->parsed()) {
+      const auto& t = *flow;
+      if (t[0] != "tcp" && t[0] != "udp") {
+        return error(kExitUsage, fmt::format("'{}' is not a protocol (tcp or udp)", t[0]));
+      }
+      for (int i : {1, 3}) {
+        if (!IpAddress::parse(t[i])) {
+          return error(kExitUsage, fmt::format("'{}' is not an IP address", t[i]));
+        }
+      }
+      return steerd_request(*o,
+                            fmt::format("show flow {} {} {} {} {}", t[0], t[1], t[2], t[3], t[4]),
+                            format_dataplane_flow);
+    }
+    return error(kExitUsage, "no show command given");
+  };
+  return Command{cmd, run};
+}
+
+Command add_backend_command(CLI::App& root) {
+  auto o = std::make_shared<SteerdOptions>();
+  auto action = std::make_shared<std::string>();
+  auto address = std::make_shared<std::string>();
+  auto value = std::make_shared<std::vector<std::string>>();
+  CLI::App* cmd = root.add_subcommand(
+      "backend", "Operator overrides: drain, undrain, disable, enable, force-up, auto, weight");
+  add_steerd_options(cmd, *o);
+  cmd->add_option("action", *action,
+                  "drain | undrain | disable | enable | force-up | auto | weight")
+      ->required()
+      ->check(
+          CLI::IsMember({"drain", "undrain", "disable", "enable", "force-up", "auto", "weight"}));
+  cmd->add_option("address", *address, "backend address")->required();
+  cmd->add_option("args", *value, "weight: WEIGHT|default, then optionally the VIP; others: [VIP]");
+  cmd->footer(
+      "Overrides persist across reloads and restarts and show beside the observed health.\n"
+      "drain: weight 0, established flows stay. disable: out of the dataplane, flows move.\n"
+      "force-up: in service whatever the checks say. undrain/enable/auto: follow health again.\n"
+      "Without a VIP the override applies to the backend on every VIP.\n");
+  auto run = [=]() -> int {
+    if (!IpAddress::parse(*address)) {
+      return error(kExitUsage, fmt::format("'{}' is not an IP address", *address));
+    }
+    const size_t max_args = *action == "weight" ? 2 : 1;
+    if (*action == "weight" && value->empty()) {
+      return error(kExitUsage, "backend weight ADDRESS WEIGHT|default [VIP]");
+    }
+    if (value->size() > max_args) return error(kExitUsage, "too many arguments");
+    std::string req = fmt::format("backend {} {}", *action, *address);
+    for (const auto& v : *value) req += " " + v;
+    return steerd_request(*o, req, format_done);
+  };
+  return Command{cmd, run};
+}
+
+Command add_configure_command(CLI::App& root) {
+  auto o = std::make_shared<SteerdOptions>();
+  auto check = std::make_shared<std::vector<std::string>>();
+  CLI::App* cmd = root.add_subcommand(
+      "configure", "Reload steerd's configuration file (or 'configure check': validate only)");
+  add_steerd_options(cmd, *o);
+  cmd->add_option("check", *check, "check: validate and show what would change")->expected(0, 1);
+  auto run = [=]() -> int {
+    if (!check->empty() && (*check)[0] != "check") {
+      return error(kExitUsage,
+                   fmt::format("unknown argument '{}' (configure [check])", (*check)[0]));
+    }
+    return steerd_request(*o, check->empty() ? "configure" : "configure check", format_configure);
+  };
+  return Command{cmd, run};
+}
+
 // ---- entry point --------------------------------------------------------------------------
 
 // One line for a CLI11 parse error, with a pointer to the help of the command that was given.
@@ -304,6 +525,9 @@ int run(int argc, char** argv) {
   std::vector<Command> commands;
   commands.push_back(add_plan_command(root));
   commands.push_back(add_dataplane_command(root));
+  commands.push_back(add_show_command(root));
+  commands.push_back(add_backend_command(root));
+  commands.push_back(add_configure_command(root));
 
   try {
     root.parse(argc, argv);

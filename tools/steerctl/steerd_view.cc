@@ -1,0 +1,188 @@
+#include "tools/steerctl/steerd_view.h"
+
+#include <chrono>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace steer::tools {
+
+using nlohmann::json;
+
+namespace {
+
+template <class F>
+Result<std::string> guarded(std::string_view text, F&& f) {
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return fail("the daemon sent invalid JSON");
+  try {
+    return f(doc);
+  } catch (const json::exception& e) {
+    return fail(fmt::format("unexpected reply from the daemon: {}", e.what()));
+  }
+}
+
+std::string str(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "-";
+  return v.dump();
+}
+
+std::string when(int64_t unix_ms) {
+  if (unix_ms <= 0) return "-";
+  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms));
+  return fmt::format("{:%Y-%m-%d %H:%M:%S}", std::chrono::floor<std::chrono::seconds>(t));
+}
+
+std::string rate(double v, const char* unit) {
+  if (v >= 1e9) return fmt::format("{:.1f}G{}", v / 1e9, unit);
+  if (v >= 1e6) return fmt::format("{:.1f}M{}", v / 1e6, unit);
+  if (v >= 1e3) return fmt::format("{:.1f}k{}", v / 1e3, unit);
+  return fmt::format("{:.0f}{}", v, unit);
+}
+
+}  // namespace
+
+Result<std::string> format_status(std::string_view text) {
+  return guarded(text, [](const json& d) {
+    std::string out;
+    out += fmt::format("steerd {} pid {}, up {:.1f} s, PoP {} ({}), config {}\n",
+                       str(d.at("version")), d.at("pid").get<int64_t>(),
+                       d.at("uptime_s").get<double>(), str(d.at("pop").at("name")),
+                       str(d.at("pop").at("region")), str(d.at("config")));
+    out += fmt::format("warm-up: {}\n",
+                       d.at("warm").get<bool>() ? "over" : "IN PROGRESS (no pushes yet)");
+    const json& dp = d.at("dataplane");
+    out +=
+        fmt::format("dataplane: {} for {:.1f} s — {} ({}); generation {}, {} pushes, {} failed\n",
+                    str(dp.at("health")), dp.at("since_s").get<double>(), str(dp.at("reason")),
+                    str(dp.at("socket")), dp.at("pushed_generation").get<uint64_t>(),
+                    dp.at("pushes").get<uint64_t>(), dp.at("push_failures").get<uint64_t>());
+    if (dp.contains("status") && dp.at("status").contains("version")) {
+      const json& st = dp.at("status");
+      out += fmt::format("  steer-dataplane {} pid {}, up {:.1f} s, generation {}\n",
+                         str(st.at("version")), st.value("pid", int64_t{0}),
+                         st.value("uptime_s", 0.0), st.value("generation", uint64_t{0}));
+    }
+    if (dp.contains("status") && dp.at("status").contains("workers")) {
+      for (const json& w : dp.at("status").at("workers")) {
+        out += fmt::format(
+            "  lcore {:<3} {:<5} generation {:<6} heartbeat {:.1f} ms ago\n",
+            w.at("lcore").get<uint64_t>(), w.at("alive").get<bool>() ? "alive" : "STUCK",
+            w.at("generation").get<uint64_t>(), w.at("heartbeat_age_ms").get<double>());
+      }
+    }
+    const json& p = d.at("probes");
+    out += fmt::format(
+        "probes: {} targets, {} done, {} in flight, start lag p50 {:.0f} µs p99 {:.0f} µs\n",
+        p.at("targets").get<uint64_t>(), p.at("done").get<uint64_t>(),
+        p.at("in_flight").get<uint64_t>(), p.at("lag_p50_us").get<double>(),
+        p.at("lag_p99_us").get<double>());
+    out += fmt::format("VIPs: {} configured, {} healthy\n",
+                       d.at("vips").at("configured").get<uint64_t>(),
+                       d.at("vips").at("healthy").get<uint64_t>());
+    return out;
+  });
+}
+
+Result<std::string> format_vips(std::string_view text) {
+  return guarded(text, [](const json& d) {
+    std::string out =
+        fmt::format("{:<14} {:<28} {:<6} {:>8} {:>9} {:<8} {:>12} {:>10}\n", "NAME", "VIP", "ENCAP",
+                    "BACKENDS", "UP/NEED", "HEALTHY", "packets", "new flows");
+    for (const json& v : d.at("vips")) {
+      out += fmt::format(
+          "{:<14} {:<28} {:<6} {:>8} {:>9} {:<8} {:>12} {:>10}\n", str(v.at("name")),
+          str(v.at("vip")), str(v.at("encap")), v.at("backends").get<uint64_t>(),
+          fmt::format("{}/{}", v.at("up").get<uint64_t>(), v.at("required").get<uint64_t>()),
+          v.at("healthy").get<bool>() ? "yes" : "NO",
+          v.contains("packets") ? std::to_string(v.at("packets").get<uint64_t>()) : "-",
+          v.contains("new_flows") ? std::to_string(v.at("new_flows").get<uint64_t>()) : "-");
+    }
+    return out;
+  });
+}
+
+Result<std::string> format_backends(std::string_view text) {
+  return guarded(text, [](const json& d) {
+    std::string out =
+        fmt::format("{:<12} {:<26} {:>6} {:<8} {:<9} {:<7} {:>9} {:>9}  {}\n", "VIP", "BACKEND",
+                    "WEIGHT", "HEALTH", "ADMIN", "STATE", "pps", "bps", "WHY");
+    for (const json& b : d.at("backends")) {
+      std::string admin = "-";
+      if (!b.at("admin").is_null()) {
+        const json& a = b.at("admin");
+        admin = str(a.at("state"));
+        if (!a.at("weight").is_null()) admin += fmt::format(" w{}", a.at("weight").get<uint64_t>());
+      }
+      out += fmt::format("{:<12} {:<26} {:>6} {:<8} {:<9} {:<7} {:>9} {:>9}  {}\n",
+                         str(b.at("vip")), str(b.at("address")),
+                         fmt::format("{}/{}", b.at("weight").get<uint64_t>(),
+                                     b.at("config_weight").get<uint64_t>()),
+                         str(b.at("health")), admin, str(b.at("effective")),
+                         b.contains("pps") ? rate(b.at("pps").get<double>(), "") : "-",
+                         b.contains("bps") ? rate(b.at("bps").get<double>(), "") : "-",
+                         str(b.at("why")));
+    }
+    return out;
+  });
+}
+
+Result<std::string> format_health(std::string_view text) {
+  return guarded(text, [](const json& d) {
+    std::string out;
+    for (const json& t : d.at("targets")) {
+      out += fmt::format("{}  {}{} since {}; {} probes, {} failed", str(t.at("target")),
+                         str(t.at("state")), t.at("pending").get<bool>() ? " (change pending)" : "",
+                         when(t.at("since_unix_ms").get<int64_t>()), t.at("probes").get<uint64_t>(),
+                         t.at("failures").get<uint64_t>());
+      if (!str(t.at("last_failure")).empty() && !t.at("last_failure_unix_ms").is_null()) {
+        out +=
+            fmt::format("; last failure {}: {}", when(t.at("last_failure_unix_ms").get<int64_t>()),
+                        str(t.at("last_failure")));
+      }
+      out += "\n";
+      for (const json& r : t.at("history")) {
+        out += fmt::format(
+            "    {}  {:<4} {:>8.2f} ms  {}\n", when(r.at("at_unix_ms").get<int64_t>()),
+            r.at("ok").get<bool>() ? "ok" : "FAIL",
+            static_cast<double>(r.at("latency_us").get<int64_t>()) / 1000.0, str(r.at("reason")));
+      }
+    }
+    return out;
+  });
+}
+
+Result<std::string> format_events(std::string_view text) {
+  return guarded(text, [](const json& d) {
+    std::string out;
+    for (const json& e : d.at("events")) {
+      out += fmt::format("{}  {}\n", when(e.at("at_unix_ms").get<int64_t>()), str(e.at("text")));
+    }
+    return out;
+  });
+}
+
+Result<std::string> format_done(std::string_view text) {
+  return guarded(text, [](const json& d) {
+    return fmt::format(
+        "{}: admin {}{} on {}\n", str(d.at("address")), str(d.at("admin")),
+        d.at("weight").is_null() ? "" : fmt::format(", weight {}", d.at("weight").get<uint64_t>()),
+        str(d.at("scope")) == "*" ? "every VIP" : str(d.at("scope")));
+  });
+}
+
+Result<std::string> format_configure(std::string_view text) {
+  return guarded(text, [](const json& d) {
+    std::string out = str(d.at("changes"));
+    if (out.empty() || out == "-") out = "no change";
+    if (!out.ends_with("\n")) out += "\n";
+    if (d.contains("restart_needed") && !d.at("restart_needed").empty()) {
+      out += "these take effect only after a restart: " + d.at("restart_needed").dump() + "\n";
+    }
+    return out;
+  });
+}
+
+}  // namespace steer::tools
