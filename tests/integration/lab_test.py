@@ -14,7 +14,6 @@ STEER_LAB_DECAP_MODE (xdp, xdp-generic, tc).
 import json
 import math
 import random
-import signal
 import socket
 import struct
 import subprocess
@@ -690,21 +689,5 @@ def run_case(name):
     return 0
 
 
-def on_sigterm(signum, frame):
-    # meson's timeout: unwind through `with lab`, which tears the lab down.
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def main(argv):
-    signal.signal(signal.SIGTERM, on_sigterm)
-    if len(argv) != 1 or argv[0] not in CASES and argv[0] != "--list":
-        print(f"usage: lab_test.py CASE | --list\ncases: {' '.join(CASES)}", file=sys.stderr)
-        return 2
-    if argv[0] == "--list":
-        print("\n".join(CASES))
-        return 0
-    return run_case(argv[0])
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(lablib.case_main("lab_test.py", CASES, run_case, sys.argv[1:]))

@@ -110,6 +110,8 @@ def parse_reply_line(line, previous_code):
 class Api:
     """One connection to the dataplane API socket. Not thread-safe."""
 
+    GREETING = r"steer-dataplane \S+ ready\."
+
     def __init__(self, path, timeout=10.0):
         self.path = str(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -123,7 +125,7 @@ class Api:
             raise
         if len(greeting.lines) != 1 or greeting.code != 1:
             raise FramingError(f"greeting is not one 0001 line: {greeting.lines!r}")
-        if not re.fullmatch(r"steer-dataplane \S+ ready\.", greeting.message):
+        if not re.fullmatch(self.GREETING, greeting.message):
             raise FramingError(f"unexpected greeting: {greeting.message!r}")
         self.greeting = greeting.message
 
@@ -220,22 +222,7 @@ class SteerdApi(Api):
     """One connection to steerd's CLI socket: the same line protocol as the dataplane's API,
     with steerd's greeting."""
 
-    def __init__(self, path, timeout=10.0):
-        self.path = str(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.buf = b""
-        try:
-            self.sock.connect(self.path)
-            greeting = self._read_reply()
-        except BaseException:
-            self.sock.close()
-            raise
-        if len(greeting.lines) != 1 or greeting.code != 1:
-            raise FramingError(f"greeting is not one 0001 line: {greeting.lines!r}")
-        if not re.fullmatch(r"steerd \S+ ready\.", greeting.message):
-            raise FramingError(f"unexpected greeting: {greeting.message!r}")
-        self.greeting = greeting.message
+    GREETING = r"steerd \S+ ready\."
 
     def show(self, what):
         return self.data("show " + what)
@@ -1223,6 +1210,23 @@ def cmd_wait_steerd(args):
     print(f"steerd socket {args.socket} did not answer in {args.timeout} s: {last}",
           file=sys.stderr)
     return 1
+
+
+def case_main(prog, cases, run_case, argv):
+    """The entry point of a test file with named cases (lab_test.py, steerd_test.py): one case
+    per run, as meson registers them; SIGTERM (meson's timeout) unwinds through `with lab`,
+    which tears the lab down."""
+    def on_sigterm(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    if len(argv) != 1 or argv[0] not in cases and argv[0] != "--list":
+        print(f"usage: {prog} CASE | --list\ncases: {' '.join(cases)}", file=sys.stderr)
+        return 2
+    if argv[0] == "--list":
+        print("\n".join(cases))
+        return 0
+    return run_case(argv[0])
 
 
 def main(argv):

@@ -266,23 +266,32 @@ struct DataplaneOptions {
   std::vector<std::string> flow;
 };
 
-// Sends one request to the dataplane API socket and prints the reply: the JSON as is with
-// --json, else `view`'s table. 8xxx replies exit 1, 9xxx (a request the daemon refused to
-// parse) exit 2.
-int dataplane_request(const DataplaneOptions& o, const std::string& request,
-                      Result<std::string> (*view)(std::string_view)) {
-  auto client = SocketClient::connect(o.socket, std::chrono::milliseconds(o.timeout_ms));
+// Sends one request to a steer socket (steerd's or the dataplane's) and prints the reply: the
+// JSON as is with --json, else `view`'s table. Exit: 0 ok, 1 runtime error (cannot connect, no
+// reply, 8xxx), 2 a request the daemon could not parse (9xxx). An error is one line on stderr,
+// except a rejected configuration: one line per error in the file.
+int socket_request(const std::string& socket, int timeout_ms, bool json, const std::string& request,
+                   Result<std::string> (*view)(std::string_view)) {
+  auto client = SocketClient::connect(socket, std::chrono::milliseconds(timeout_ms));
   if (!client) return error(kExitRuntime, client.error().message);
   auto reply = client->request(request);
   if (!reply) return error(kExitRuntime, reply.error().message);
   if (!reply->ok()) {
+    for (size_t i = 0; i + 1 < reply->lines.size(); ++i) {
+      fmt::print(stderr, "steerctl: {}\n", reply->lines[i].text);
+    }
     return error(reply->code() >= 9000 ? kExitUsage : kExitRuntime, reply->message());
   }
   const std::string doc = reply->text_of(reply::kJson);
-  if (o.json) return emit(doc + "\n");
+  if (json) return emit(doc + "\n");
   auto text = view(doc);
   if (!text) return error(kExitRuntime, text.error().message);
   return emit(*text);
+}
+
+int dataplane_request(const DataplaneOptions& o, const std::string& request,
+                      Result<std::string> (*view)(std::string_view)) {
+  return socket_request(o.socket, o.timeout_ms, o.json, request, view);
 }
 
 Command add_dataplane_command(CLI::App& root) {
@@ -354,26 +363,9 @@ void add_steerd_options(CLI::App* cmd, SteerdOptions& o) {
       ->check(CLI::Range(1, 600000));
 }
 
-// One request to steerd; prints the reply (JSON with --json, else `view`). Exit: 0 ok,
-// 1 runtime error (cannot connect, 8xxx), 2 a request steerd could not parse (9xxx).
 int steerd_request(const SteerdOptions& o, const std::string& request,
                    Result<std::string> (*view)(std::string_view)) {
-  auto client = SocketClient::connect(o.socket, std::chrono::milliseconds(o.timeout_ms));
-  if (!client) return error(kExitRuntime, client.error().message);
-  auto reply = client->request(request);
-  if (!reply) return error(kExitRuntime, reply.error().message);
-  if (!reply->ok()) {
-    // An error is one line, except a rejected configuration: one line per error in the file.
-    for (size_t i = 0; i + 1 < reply->lines.size(); ++i) {
-      fmt::print(stderr, "steerctl: {}\n", reply->lines[i].text);
-    }
-    return error(reply->code() >= 9000 ? kExitUsage : kExitRuntime, reply->message());
-  }
-  const std::string doc = reply->text_of(reply::kJson);
-  if (o.json) return emit(doc + "\n");
-  auto text = view(doc);
-  if (!text) return error(kExitRuntime, text.error().message);
-  return emit(*text);
+  return socket_request(o.socket, o.timeout_ms, o.json, request, view);
 }
 
 Command add_show_command(CLI::App& root) {
