@@ -33,6 +33,10 @@ std::string format_reply_line(int code, std::string_view text, bool last) {
   return out;
 }
 
+std::string reply_json(std::string_view document, std::string_view text) {
+  return ReplyWriter().json(document).finish(reply::kOk, text);
+}
+
 ReplyWriter& ReplyWriter::line(int code, std::string_view text) {
   out_ += format_reply_line(code, text, false);
   return *this;

@@ -64,6 +64,14 @@ struct Reply {
 // each one starts a new continuation line with the same code.
 std::string format_reply_line(int code, std::string_view text, bool last);
 
+// A one-line error reply ("CCCC message\n"; newlines in message become continuation lines).
+inline std::string reply_error(int code, std::string_view message) {
+  return format_reply_line(code, message, true);
+}
+
+// A successful reply carrying one JSON document in kJson lines, ending "0000 <text>".
+std::string reply_json(std::string_view document, std::string_view text = "ok");
+
 // Builds a reply: any number of lines, then finish() adds the final one.
 class ReplyWriter {
  public:

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/framing.h"
+#include "common/vip_label.h"
 
 namespace steer::control {
 
@@ -20,10 +21,7 @@ constexpr size_t kEvents = 200;
 constexpr const char* kVersion = "0.1.0";
 
 std::string ok_json(const json& doc, std::string_view text = "ok") {
-  return ReplyWriter().json(doc.dump()).finish(reply::kOk, text);
-}
-std::string error_reply(int code, std::string_view message) {
-  return format_reply_line(code, message, true);
+  return reply_json(doc.dump(), text);
 }
 constexpr int kPermissionDenied = 8003;
 constexpr int kNotFound = 8004;
@@ -33,13 +31,7 @@ int64_t unix_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-std::string vip_label(const VipConfig& v) {
-  const std::string addr =
-      v.address.is_v4() ? v.address.to_string() : fmt::format("[{}]", v.address.to_string());
-  const char* proto = v.proto == 17 ? "udp" : "tcp";
-  return v.port == 0 ? fmt::format("{}:*/{}", addr, proto)
-                     : fmt::format("{}:{}/{}", addr, v.port, proto);
-}
+std::string vip_label(const VipConfig& v) { return steer::vip_label(v.address, v.port, v.proto); }
 
 // The dataplane's stats JSON, indexed: per VIP label and per (VIP label, backend address).
 struct StatsIndex {
@@ -186,19 +178,19 @@ void Daemon::handle(std::string_view line, const Peer& peer,
   const Request req = split_request(line);
   const auto args = split_words(req.rest);
   if (req.command.empty()) {
-    reply(error_reply(reply::kUnknownCommand, "empty request"));
+    reply(reply_error(reply::kUnknownCommand, "empty request"));
     return;
   }
   if (req.command == "show") {
     if (args.empty()) {
-      reply(error_reply(reply::kBadArgument,
+      reply(reply_error(reply::kBadArgument,
                         "usage: show status|vips|backends|health|stats|flow|events ..."));
       return;
     }
     const std::string_view what = args[0];
     const std::string_view arg = args.size() > 1 ? args[1] : std::string_view();
     if (args.size() > 2 && what != "flow") {
-      reply(error_reply(reply::kBadArgument, fmt::format("show {}: too many arguments", what)));
+      reply(reply_error(reply::kBadArgument, fmt::format("show {}: too many arguments", what)));
       return;
     }
     if (what == "status") return reply(cmd_show_status());
@@ -214,19 +206,19 @@ void Daemon::handle(std::string_view line, const Peer& peer,
     }
     if (what == "flow") {
       if (args.size() != 6) {
-        return reply(error_reply(reply::kBadArgument,
+        return reply(reply_error(reply::kBadArgument,
                                  "usage: show flow <tcp|udp> <src> <sport> <dst> <dport>"));
       }
       std::string q = "flow";
       for (size_t i = 1; i < args.size(); ++i) q += " " + std::string(args[i]);
       dataplane_->request(q, [reply](Result<Reply> r) {
-        if (!r) return reply(error_reply(reply::kRuntimeError, r.error().message));
-        if (!r->ok()) return reply(format_reply_line(r->code(), r->message(), true));
-        reply(ReplyWriter().json(r->text_of(reply::kJson)).finish(reply::kOk, "ok"));
+        if (!r) return reply(reply_error(reply::kRuntimeError, r.error().message));
+        if (!r->ok()) return reply(reply_error(r->code(), r->message()));
+        reply(reply_json(r->text_of(reply::kJson)));
       });
       return;
     }
-    return reply(error_reply(reply::kUnknownCommand,
+    return reply(reply_error(reply::kUnknownCommand,
                              fmt::format("unknown 'show {}' (status, vips, backends, health, "
                                          "stats, flow, events)",
                                          what)));
@@ -245,7 +237,7 @@ void Daemon::handle(std::string_view line, const Peer& peer,
                      .line(1001, "configure [check]")
                      .finish(reply::kOk, "ok"));
   }
-  reply(error_reply(reply::kUnknownCommand,
+  reply(reply_error(reply::kUnknownCommand,
                     fmt::format("unknown command '{}' (try 'help')", req.command)));
 }
 
@@ -290,7 +282,7 @@ std::string Daemon::cmd_show_vips(std::string_view vip) const {
   const VipConfig* only = nullptr;
   if (!vip.empty()) {
     only = config_.find_vip(vip);
-    if (only == nullptr) return error_reply(kNotFound, fmt::format("no VIP '{}'", vip));
+    if (only == nullptr) return reply_error(kNotFound, fmt::format("no VIP '{}'", vip));
   }
   StatsIndex stats(dataplane_->last_stats());
   json vips = json::array();
@@ -324,7 +316,7 @@ std::string Daemon::cmd_show_backends(std::string_view vip) const {
   const VipConfig* only = nullptr;
   if (!vip.empty()) {
     only = config_.find_vip(vip);
-    if (only == nullptr) return error_reply(kNotFound, fmt::format("no VIP '{}'", vip));
+    if (only == nullptr) return reply_error(kNotFound, fmt::format("no VIP '{}'", vip));
   }
   StatsIndex now(dataplane_->last_stats());
   StatsIndex before(dataplane_->previous_stats());
@@ -379,7 +371,7 @@ std::string Daemon::cmd_show_health(std::string_view backend) const {
   if (!backend.empty()) {
     only = IpAddress::parse(backend);
     if (!only)
-      return error_reply(reply::kBadArgument, fmt::format("'{}' is not an IP address", backend));
+      return reply_error(reply::kBadArgument, fmt::format("'{}' is not an IP address", backend));
   }
   const auto now_steady = SteadyClock::now();
   const auto now_wall = std::chrono::system_clock::now();
@@ -418,7 +410,7 @@ std::string Daemon::cmd_show_health(std::string_view backend) const {
     }
   }
   if (only && out.empty()) {
-    return error_reply(kNotFound, fmt::format("no health-checked backend {}", backend));
+    return reply_error(kNotFound, fmt::format("no health-checked backend {}", backend));
   }
   return ok_json(json{{"targets", out}});
 }
@@ -427,7 +419,7 @@ std::string Daemon::cmd_show_stats() const {
   json st = json::parse(dataplane_->last_stats().empty() ? "null" : dataplane_->last_stats(),
                         nullptr, false);
   if (st.is_discarded() || st.is_null()) {
-    return error_reply(reply::kNotReady,
+    return reply_error(reply::kNotReady,
                        "no dataplane statistics yet (" + dataplane_->health_reason() + ")");
   }
   return ok_json(st);
@@ -435,28 +427,28 @@ std::string Daemon::cmd_show_stats() const {
 
 std::string Daemon::cmd_backend(const std::vector<std::string_view>& args, const Peer& peer) {
   if (args.size() < 2) {
-    return error_reply(reply::kBadArgument,
+    return reply_error(reply::kBadArgument,
                        "usage: backend drain|undrain|disable|enable|force-up|auto ADDRESS [VIP] | "
                        "backend weight ADDRESS WEIGHT|default [VIP]");
   }
   const std::string_view action = args[0];
   auto address = IpAddress::parse(args[1]);
   if (!address) {
-    return error_reply(reply::kBadArgument, fmt::format("'{}' is not an IP address", args[1]));
+    return reply_error(reply::kBadArgument, fmt::format("'{}' is not an IP address", args[1]));
   }
   size_t next = 2;
   std::optional<uint32_t> weight;
   bool weight_default = false;
   if (action == "weight") {
     if (args.size() < 3)
-      return error_reply(reply::kBadArgument, "usage: backend weight ADDRESS WEIGHT|default [VIP]");
+      return reply_error(reply::kBadArgument, "usage: backend weight ADDRESS WEIGHT|default [VIP]");
     if (args[2] == "default") {
       weight_default = true;
     } else {
       uint32_t w = 0;
       auto [p, ec] = std::from_chars(args[2].data(), args[2].data() + args[2].size(), w);
       if (ec != std::errc() || p != args[2].data() + args[2].size() || w > 65535) {
-        return error_reply(reply::kBadArgument,
+        return reply_error(reply::kBadArgument,
                            fmt::format("'{}' is not a weight 0..65535", args[2]));
       }
       weight = w;
@@ -466,22 +458,22 @@ std::string Daemon::cmd_backend(const std::vector<std::string_view>& args, const
   std::string scope = "*";
   if (args.size() > next) {
     const VipConfig* v = config_.find_vip(args[next]);
-    if (v == nullptr) return error_reply(kNotFound, fmt::format("no VIP '{}'", args[next]));
+    if (v == nullptr) return reply_error(kNotFound, fmt::format("no VIP '{}'", args[next]));
     scope = v->name;
     ++next;
   }
-  if (args.size() > next) return error_reply(reply::kBadArgument, "too many arguments");
+  if (args.size() > next) return reply_error(reply::kBadArgument, "too many arguments");
   bool known = false;
   for (const VipConfig& v : config_.vips) {
     if (scope != "*" && v.name != scope) continue;
     for (const BackendConfig& b : v.backends) known = known || b.address == *address;
   }
   if (!known) {
-    return error_reply(kNotFound, fmt::format("{} is not a backend of {}", *address,
+    return reply_error(kNotFound, fmt::format("{} is not a backend of {}", *address,
                                               scope == "*" ? "any VIP" : scope));
   }
   if (!peer.may_change) {
-    return error_reply(
+    return reply_error(
         kPermissionDenied,
         fmt::format("permission denied: uid {} may read but not change ({} may)", peer.uid,
                     config_.cli_group.empty()
@@ -509,12 +501,12 @@ std::string Daemon::cmd_backend(const std::vector<std::string_view>& args, const
     else
       o.weight = weight;
   } else {
-    return error_reply(reply::kBadArgument,
+    return reply_error(reply::kBadArgument,
                        fmt::format("unknown backend action '{}' (drain, undrain, disable, enable, "
                                    "force-up, auto, weight)",
                                    action));
   }
-  if (auto r = overrides_.set(o); !r) return error_reply(reply::kRuntimeError, r.error().message);
+  if (auto r = overrides_.set(o); !r) return reply_error(reply::kRuntimeError, r.error().message);
   event(fmt::format("uid {}{}: backend {} {}{} on {}", peer.uid,
                     peer.user.empty() ? "" : " (" + peer.user + ")", action, *address,
                     action == "weight" ? (weight ? fmt::format(" {}", *weight) : " default") : "",
@@ -530,24 +522,24 @@ std::string Daemon::cmd_backend(const std::vector<std::string_view>& args, const
 std::string Daemon::cmd_configure(const std::vector<std::string_view>& args, const Peer& peer) {
   const bool check_only = !args.empty() && args[0] == "check";
   if (args.size() > 1 || (!args.empty() && !check_only)) {
-    return error_reply(reply::kBadArgument, "usage: configure [check]");
+    return reply_error(reply::kBadArgument, "usage: configure [check]");
   }
   if (check_only) {
     auto next = load_config(config_path_);
     if (!next) {
       std::string text = format_errors(next.error());
       while (!text.empty() && text.back() == '\n') text.pop_back();
-      return error_reply(kConfigInvalid, text);
+      return reply_error(kConfigInvalid, text);
     }
     ConfigDiff d = diff_configs(config_, *next);
     return ok_json(json{{"valid", true}, {"changes", d.summary()}}, "valid");
   }
   if (!peer.may_change) {
-    return error_reply(kPermissionDenied,
+    return reply_error(kPermissionDenied,
                        fmt::format("permission denied: uid {} may not reload", peer.uid));
   }
   auto d = reload(peer.user.empty() ? fmt::format("uid {}", peer.uid) : peer.user);
-  if (!d) return error_reply(kConfigInvalid, d.error().message);
+  if (!d) return reply_error(kConfigInvalid, d.error().message);
   return ok_json(json{{"changes", d->summary()}, {"restart_needed", d->restart_needed}},
                  d->empty() ? "no change" : "reconfigured");
 }

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/vip_label.h"
+
 namespace steer::control {
 
 using nlohmann::json;

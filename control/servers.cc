@@ -119,7 +119,7 @@ asio::awaitable<void> CliServer::serve(stream_protocol::socket sock) {
         co_await sock.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
     if (ec) break;
     if (auto fed = in.feed(std::string_view(buf, n)); !fed) {
-      const std::string r = format_reply_line(reply::kBadArgument, fed.error().message, true);
+      const std::string r = reply_error(reply::kBadArgument, fed.error().message);
       co_await asio::async_write(sock, asio::buffer(r), asio::redirect_error(use_awaitable, ec));
       break;
     }

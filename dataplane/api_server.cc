@@ -18,6 +18,7 @@
 #include <rte_ethdev.h>
 
 #include "common/framing.h"
+#include "common/vip_label.h"
 #include "dataplane/packet/explain.h"
 #include "dataplane/state_json.h"
 
@@ -29,20 +30,11 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
-std::string error_reply(int code, std::string_view message) {
-  return format_reply_line(code, message, true);
-}
-
 std::string json_reply(const json& doc, std::string_view final_text = "ok") {
-  return ReplyWriter().json(doc.dump()).finish(reply::kOk, final_text);
+  return reply_json(doc.dump(), final_text);
 }
 
-std::string vip_label(const SnapshotVip& v) {
-  const std::string addr =
-      v.address.is_v4() ? v.address.to_string() : fmt::format("[{}]", v.address.to_string());
-  return v.port == 0 ? fmt::format("{}:*/{}", addr, proto_name(v.proto))
-                     : fmt::format("{}:{}/{}", addr, v.port, proto_name(v.proto));
-}
+std::string vip_label(const SnapshotVip& v) { return steer::vip_label(v.address, v.port, v.proto); }
 
 json counters_json(const PipelineCounters& c) {
   json j;
@@ -180,7 +172,7 @@ void ApiServer::run() {
           const ssize_t r = read(c.fd, buf, sizeof(buf));
           if (r > 0) {
             if (auto fed = c.in.feed(std::string_view(buf, static_cast<size_t>(r))); !fed) {
-              c.out += error_reply(reply::kBadArgument, fed.error().message);
+              c.out += reply_error(reply::kBadArgument, fed.error().message);
               c.closing = true;
               break;
             }
@@ -216,7 +208,7 @@ void ApiServer::run() {
 
 std::string ApiServer::handle(std::string_view line) {
   const Request req = split_request(line);
-  if (req.command.empty()) return error_reply(reply::kUnknownCommand, "empty request");
+  if (req.command.empty()) return reply_error(reply::kUnknownCommand, "empty request");
   if (req.command == "apply") return apply(req.rest);
   if (req.command == "state") return state();
   if (req.command == "stats") return stats();
@@ -232,7 +224,7 @@ std::string ApiServer::handle(std::string_view line) {
         .line(1001, "flow <tcp|udp> <src> <sport> <dst> <dport>  which backend, and why")
         .finish(reply::kOk, "ok");
   }
-  return error_reply(reply::kUnknownCommand,
+  return reply_error(reply::kUnknownCommand,
                      fmt::format("unknown command '{}' (try 'help')", req.command));
 }
 
@@ -277,7 +269,7 @@ void ApiServer::save_state() {
 
 std::string ApiServer::apply(std::string_view document) {
   auto applied = apply_document(document);
-  if (!applied) return error_reply(reply::kInvalidState, applied.error().message);
+  if (!applied) return reply_error(reply::kInvalidState, applied.error().message);
   // Every worker past a quiescent point means every worker now reads the new snapshot.
   const bool switched = rt_.publisher.wait_switched(1000);
   json doc;
@@ -460,10 +452,10 @@ std::string ApiServer::status() {
 std::string ApiServer::flow(std::string_view args) {
   const auto words = split_words(args);
   if (words.size() != 5) {
-    return error_reply(reply::kBadArgument, "usage: flow <tcp|udp> <src> <sport> <dst> <dport>");
+    return reply_error(reply::kBadArgument, "usage: flow <tcp|udp> <src> <sport> <dst> <dport>");
   }
   auto key = make_flow_key(words[0], words[1], words[2], words[3], words[4]);
-  if (!key) return error_reply(reply::kBadArgument, key.error().message);
+  if (!key) return reply_error(reply::kBadArgument, key.error().message);
   const std::shared_ptr<const Snapshot> snap = rt_.publisher.snapshot();
   const FlowExplanation e = explain_new_flow(*snap, *key);
   json doc;

@@ -655,6 +655,36 @@ CASES = {
 }
 
 
+def run_in_lab(name, lab, fn, c, log_lines=20):
+    """Runs case `fn(lab, c)` in `lab` (up on enter, down on exit, always) and prints one
+    PASS/FAIL line. On failure the lab's logs are printed before it is torn down."""
+    print(f"== {name}: {fn.__doc__.split(chr(10))[0]}", flush=True)
+    t0 = time.monotonic()
+    try:
+        with lab:
+            print(f"  lab {lab.prefix} up in {lab.up_seconds:.1f} s "
+                  f"(port {lab.info['port_mode']}, decap {lab.info['decap_mode']})", flush=True)
+            try:
+                fn(lab, c)
+            except Exception as e:  # a failed require(), a timeout, a broken reply, ...
+                if not isinstance(e, Failed):
+                    traceback.print_exc()
+                    c.failures.append(f"{type(e).__name__}: {str(e).strip()[:500]}")
+            if c.failures:
+                lab.print_logs(log_lines)
+    except lablib.LabError as e:  # tools/lab up failed: its output says why
+        c.failures.append(str(e).strip())
+    except Exception as e:  # the lab did not come up, or did not go down cleanly
+        traceback.print_exc()
+        c.failures.append(f"{type(e).__name__}: {str(e).strip()}")
+    dt = time.monotonic() - t0
+    if c.failures:
+        print(f"FAIL {name} ({dt:.1f} s): " + " | ".join(c.failures), flush=True)
+        return 1
+    print(f"PASS {name} ({dt:.1f} s)", flush=True)
+    return 0
+
+
 def run_case(name):
     prefix, fn = CASES[name]
     # Variants (meson runs some cases again on an AF_PACKET port or with tc decap) get their
@@ -664,29 +694,7 @@ def run_case(name):
         lab = Lab(prefix + "-ap")
     if lab.decap_mode != "xdp":
         lab = Lab(lab.prefix + "-" + lab.decap_mode.replace("xdp-generic", "gx"))
-    print(f"== {name}: {fn.__doc__.split(chr(10))[0]}", flush=True)
-    t0 = time.monotonic()
-    c = Checks()
-    try:
-        with lab:
-            print(f"  lab {prefix} up in {lab.up_seconds:.1f} s "
-                  f"(port {lab.info['port_mode']}, decap {lab.info['decap_mode']})", flush=True)
-            fn(lab, c)
-            if c.failures:
-                lab.print_logs(10)
-    except Failed:
-        pass
-    except lablib.LabError as e:  # tools/lab up failed: its output says why
-        c.failures.append(str(e).strip())
-    except Exception as e:  # the lab did not come up, the API broke its framing, ...
-        traceback.print_exc()
-        c.failures.append(f"{type(e).__name__}: {str(e).strip()}")
-    dt = time.monotonic() - t0
-    if c.failures:
-        print(f"FAIL {name} ({dt:.1f} s): " + " | ".join(c.failures), flush=True)
-        return 1
-    print(f"PASS {name} ({dt:.1f} s)", flush=True)
-    return 0
+    return run_in_lab(name, lab, fn, Checks(), log_lines=10)
 
 
 if __name__ == "__main__":

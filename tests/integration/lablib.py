@@ -1084,23 +1084,32 @@ def _pid_alive(pid):
         return False
 
 
-def cmd_wait_api(args):
-    deadline = time.monotonic() + args.timeout
+def _wait_socket(what, socket_path, pid, timeout, attempt):
+    """Polls `attempt()` (None = not ready yet, with a reason in `last`; else the status to
+    print) until it answers, the process `pid` exits, or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
     last = "no attempt"
     while time.monotonic() < deadline:
-        if args.pid and not _pid_alive(args.pid):
-            print(f"steer-dataplane (pid {args.pid}) exited", file=sys.stderr)
+        if pid and not _pid_alive(pid):
+            print(f"{what} (pid {pid}) exited", file=sys.stderr)
             return 1
         try:
-            with Api(args.socket, timeout=5) as api:
-                st = api.status()
+            st, last = attempt()
+            if st is not None:
                 print(json.dumps(st))
                 return 0
         except (OSError, FramingError, ApiError) as e:
             last = str(e)
-        time.sleep(0.1)
-    print(f"API socket {args.socket} did not answer in {args.timeout} s: {last}", file=sys.stderr)
+        time.sleep(0.05)
+    print(f"{what} socket {socket_path} did not answer in {timeout} s: {last}", file=sys.stderr)
     return 1
+
+
+def cmd_wait_api(args):
+    def attempt():
+        with Api(args.socket, timeout=5) as api:
+            return api.status(), ""
+    return _wait_socket("steer-dataplane", args.socket, args.pid, args.timeout, attempt)
 
 
 def cmd_apply(args):
@@ -1191,25 +1200,11 @@ def cmd_steerd_config(args):
 
 
 def cmd_wait_steerd(args):
-    deadline = time.monotonic() + args.timeout
-    last = "no attempt"
-    while time.monotonic() < deadline:
-        if args.pid and not _pid_alive(args.pid):
-            print(f"steerd (pid {args.pid}) exited", file=sys.stderr)
-            return 1
-        try:
-            with SteerdApi(args.socket, timeout=5) as s:
-                st = s.show("status")
-                if st.get("warm") or not args.warm:
-                    print(json.dumps(st))
-                    return 0
-                last = "warm-up not over"
-        except (OSError, FramingError, ApiError) as e:
-            last = str(e)
-        time.sleep(0.05)
-    print(f"steerd socket {args.socket} did not answer in {args.timeout} s: {last}",
-          file=sys.stderr)
-    return 1
+    def attempt():
+        with SteerdApi(args.socket, timeout=5) as api:
+            st = api.show("status")
+            return (st, "") if st.get("warm") or not args.warm else (None, "warm-up not over")
+    return _wait_socket("steerd", args.socket, args.pid, args.timeout, attempt)
 
 
 def case_main(prog, cases, run_case, argv):

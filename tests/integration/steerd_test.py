@@ -23,13 +23,12 @@ import socket
 import sys
 import threading
 import time
-import traceback
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lablib  # noqa: E402
-from lab_test import Checks, Failed, check_same, echo_sources, errors_of  # noqa: E402
+from lab_test import Checks, check_same, echo_sources, errors_of, run_in_lab  # noqa: E402
 from lablib import Lab, http_many, open_echo_conns, udp_many, wait_until  # noqa: E402
 
 
@@ -1015,35 +1014,7 @@ CASES = {
 
 def run_case(name):
     prefix, fn = CASES[name]
-    lab = Lab(prefix)
-    print(f"== {name}: {fn.__doc__.split(chr(10))[0]}", flush=True)
-    t0 = time.monotonic()
-    c = QuietChecks()
-    try:
-        with lab:
-            print(f"  lab {prefix} up in {lab.up_seconds:.1f} s "
-                  f"(port {lab.info['port_mode']}, decap {lab.info['decap_mode']})", flush=True)
-            try:
-                fn(lab, c)
-            except Exception as e:  # a failed require(), a timeout, a broken reply, ...
-                if not isinstance(e, Failed):
-                    traceback.print_exc()
-                    c.failures.append(f"{type(e).__name__}: {str(e).strip()[:500]}")
-                lab.print_logs(20)
-            else:
-                if c.failures:
-                    lab.print_logs(20)
-    except lablib.LabError as e:  # tools/lab up failed: its output says why
-        c.failures.append(str(e).strip())
-    except Exception as e:
-        traceback.print_exc()
-        c.failures.append(f"{type(e).__name__}: {str(e).strip()}")
-    dt = time.monotonic() - t0
-    if c.failures:
-        print(f"FAIL {name} ({dt:.1f} s): " + " | ".join(c.failures), flush=True)
-        return 1
-    print(f"PASS {name} ({dt:.1f} s)", flush=True)
-    return 0
+    return run_in_lab(name, Lab(prefix), fn, QuietChecks())
 
 
 if __name__ == "__main__":

@@ -40,6 +40,15 @@ CheckConfig check(CheckType type, uint32_t interval_ms = 100, uint32_t timeout_m
   return c;
 }
 
+// A loopback UDP port nobody listens on (a server bound it, then stopped): probes get ICMP
+// port unreachable.
+uint16_t closed_udp_port() {
+  test::UdpServer s([](const std::string&) { return std::optional<std::string>(); });
+  const uint16_t p = s.port();
+  s.stop();
+  return p;
+}
+
 Target target(std::string key, const char* addr, uint16_t port, CheckConfig c) {
   return Target{std::move(key), ip(addr), port, std::move(c)};
 }
@@ -287,12 +296,7 @@ TEST(HealthUdp, EchoRefusedWrongReplyAndSilence) {
   test::UdpServer echo([](const std::string& d) { return std::optional(d + "-pong"); });
   test::UdpServer wrong([](const std::string&) { return std::optional<std::string>("nope"); });
   test::UdpServer silent([](const std::string&) { return std::optional<std::string>(); });
-  const uint16_t closed = [] {
-    test::UdpServer s([](const std::string&) { return std::optional<std::string>(); });
-    const uint16_t p = s.port();
-    s.stop();
-    return p;
-  }();
+  const uint16_t closed = closed_udp_port();
   auto c = check(CheckType::Udp);
   c.payload = "ping";
   c.expect = "pong";
@@ -315,12 +319,7 @@ TEST(HealthUdp, EchoRefusedWrongReplyAndSilence) {
 TEST(HealthDns, AnswerRcodeAndRefused) {
   const std::map<std::string, std::string> zone = {{"svc.test.", "192.0.2.10"}};
   test::UdpServer dns([&zone](const std::string& q) { return test::dns_answer(zone, q); });
-  const uint16_t closed = [] {
-    test::UdpServer s([](const std::string&) { return std::optional<std::string>(); });
-    const uint16_t p = s.port();
-    s.stop();
-    return p;
-  }();
+  const uint16_t closed = closed_udp_port();
   auto c = check(CheckType::Dns);
   c.query = "svc.test.";
   c.expect_answer = "192.0.2.10";
