@@ -12,10 +12,16 @@
 - Clients: HTTP GETs, UDP echo flows, long-lived TCP line-echo connections, each reporting
   which backend answered; raw frames (AF_PACKET) for scapy-built packets; tcpdump captures and
   link counters for the DSR checks.
-- steerd on the lab: a config written for it (steerd_config), steerd started and stopped in
-  the LB namespace, SteerdApi for its CLI socket, steerctl runs (also as uid 65534), metrics;
-  backends' servers stopped, killed, started, switched to 503 / hang / flap, links cut; the
-  dataplane killed and restarted (all through tools/lab backend|dataplane|steerd).
+- steerd on the lab: a config written for it (steerd_config, with a [bgp] section on a --bgp
+  lab), steerd started and stopped in an LB namespace, SteerdApi for its CLI socket, steerctl
+  runs (also as uid 65534), metrics; backends' servers stopped, killed, started, switched to
+  503 / hang / flap, links cut; the dataplane killed and restarted (all through tools/lab
+  backend|dataplane|steerd).
+- BGP labs (tools/lab up --bgp [--lbs 2]): BIRD on the router and on every LB host (birdc
+  output, BirdApi on its control socket, start / stop / kill / restart / configure), the
+  router kernel's routes to the VIPs (router_routes, wait_route) and RouteWatch, which
+  timestamps every change of those routes (netlink, in a process of its own in the router's
+  namespace).
 
 Command line (used by tools/lab):
   lablib.py wait-api --socket PATH [--pid PID] [--timeout S]
@@ -23,9 +29,12 @@ Command line (used by tools/lab):
   lablib.py api --socket PATH CMD...        (prints the reply's JSON, or its text)
   lablib.py probe --lab RUN/lab.json        (one request of each kind through the VIPs)
   lablib.py server --socket PATH CMD...     (a backend's servers: http ok|503|hang|flap, status)
-  lablib.py steerd-config --lab RUN/lab.json [--interval MS] [--timeout MS] [--rise N]
-            [--fall N] [--warmup MS] [--vips A,B] [--backends b1,b2]   (TOML on stdout)
+  lablib.py steerd-config --lab RUN/lab.json [--lb LB] [--interval MS] [--timeout MS]
+            [--rise N] [--fall N] [--warmup MS] [--vips A,B] [--backends b1,b2]
+            [--bgp] [--bgp-set KEY=VALUE]...                (TOML on stdout)
   lablib.py wait-steerd --socket PATH [--pid PID] [--timeout S] [--warm]
+  lablib.py route-watch --dst ADDRESS...    (run inside a namespace: one JSON line per change
+                                             of the routes to the addresses; see RouteWatch)
 """
 import argparse
 import asyncio
@@ -40,7 +49,9 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -233,6 +244,31 @@ class SteerdApi(Api):
         return self._read_reply()
 
 
+class BirdApi(Api):
+    """One connection to a BIRD control socket (the same reply format: BIRD is where it comes
+    from). request() raises ApiError on 8xxx/9xxx (e.g. 9001 for an unknown protocol name)."""
+
+    GREETING = r"BIRD \S+ ready\."
+
+    def protocols(self):
+        """{name: {"proto", "table", "state", "since", "info"}} from `show protocols`."""
+        reply = self.request("show protocols")
+        out = {}
+        for code, _, text in reply.lines:
+            if code != 1002:
+                continue
+            cols = text.split(None, 4)
+            if len(cols) < 5:
+                continue
+            name, proto, table, state, rest = cols
+            # Since is "HH:MM:SS.mmm" (or a date and a time); Info follows it.
+            m = re.match(r"(\S+(?: \d\d:\d\d:\d\d(?:\.\d+)?)?)\s*(.*)$", rest)
+            since, info = (m.group(1), m.group(2).strip()) if m else (rest, "")
+            out[name] = {"proto": proto, "table": table, "state": state, "since": since,
+                         "info": info}
+        return out
+
+
 def wait_until(what, predicate, timeout=10.0, interval=0.02):
     """Calls predicate() until it returns something true; returns that. AssertionError naming
     `what` (and the last value) after `timeout` seconds."""
@@ -307,15 +343,43 @@ class LabError(Exception):
     pass
 
 
+def lab_lb(info, name="lb1"):
+    """The entry of LB host `name` in lab.json's "lbs" (lab.json files without "lbs" describe
+    lb1 only, in the top-level keys)."""
+    for lb in info.get("lbs", []):
+        if lb["name"] == name:
+            return lb
+    if name == "lb1" and "lbs" not in info:
+        run = info["run_dir"]
+        return dict(info["lb"], name="lb1", socket=info["socket"], bird_socket=None,
+                    snippet=None, steerd_socket=f"{run}/steerd.sock", run_dir=run)
+    raise KeyError(f"no LB {name!r} in lab {info.get('prefix')!r}")
+
+
+def _family(family):
+    """"v4" / "v6" from "v4", "v6", 4, 6, "ipv4", "ipv6"."""
+    f = str(family).lower().removeprefix("ip")
+    if f in ("4", "v4"):
+        return "v4"
+    if f in ("6", "v6"):
+        return "v6"
+    raise ValueError(f"family {family!r}: want v4 or v6")
+
+
 class Lab:
     """A lab built by tools/lab with its own prefix. Use as a context manager: up on enter,
-    down on exit (always), logs printed when the block failed."""
+    down on exit (always), logs printed when the block failed. bgp=True: BIRD on the router
+    and the LB hosts, no static VIP routes (tools/lab up --bgp); lbs=2: a second LB host."""
 
-    def __init__(self, prefix, backends=4, afpacket=None, build=None, decap_mode=None):
-        if not prefix.startswith("sl"):
+    def __init__(self, prefix, backends=4, afpacket=None, build=None, decap_mode=None,
+                 bgp=False, lbs=1, any_prefix=False):
+        # Tests use prefixes starting with "sl"; a tool or the demo (any_prefix) picks its own.
+        if not prefix.startswith("sl") and not any_prefix:
             raise ValueError("test labs use a prefix starting with 'sl'")
         self.prefix = prefix
         self.backends_count = backends
+        self.bgp = bgp
+        self.lbs_count = lbs
         if afpacket is None:
             afpacket = os.environ.get("STEER_LAB_AFPACKET", "") not in ("", "0")
         self.afpacket = afpacket
@@ -342,6 +406,10 @@ class Lab:
         args = ["up", "--backends", str(self.backends_count), "--decap-mode", self.decap_mode]
         if self.afpacket:
             args.append("--afpacket")
+        if self.bgp:
+            args.append("--bgp")
+        if self.lbs_count != 1:
+            args += ["--lbs", str(self.lbs_count)]
         t0 = time.monotonic()
         try:
             r = self.tool(*args, timeout=180)
@@ -351,6 +419,12 @@ class Lab:
         if r.returncode != 0:
             raise LabError(f"tools/lab up failed (exit {r.returncode}):\n{r.stdout}")
         print(r.stdout.strip(), flush=True)
+        self.info = json.loads((self.run_dir / "lab.json").read_text())
+        return self
+
+    def attach(self):
+        """Uses the lab of this prefix that is already up (someone else's tools/lab up, e.g.
+        the demo's) instead of building one: reads its lab.json; returns self."""
         self.info = json.loads((self.run_dir / "lab.json").read_text())
         return self
 
@@ -377,9 +451,9 @@ class Lab:
         return False
 
     def print_logs(self, lines=30):
-        for path in sorted(self.run_dir.glob("*.log")):
+        for path in sorted([*self.run_dir.glob("*.log"), *self.run_dir.glob("*/*.log")]):
             text = path.read_text(errors="replace").splitlines()[-lines:]
-            print(f"---- {path.name} (last {len(text)} lines)", flush=True)
+            print(f"---- {path.relative_to(self.run_dir)} (last {len(text)} lines)", flush=True)
             for line in text:
                 print(f"  {line}")
         sys.stdout.flush()
@@ -433,8 +507,18 @@ class Lab:
                 return b
         raise KeyError(name)
 
-    def api(self, timeout=10.0):
-        return Api(self.socket_path, timeout)
+    def lb(self, name="lb1"):
+        """lab.json's entry of LB host `name` (ns, v4, v6, socket, bird_socket, snippet,
+        router_iface, steerd_socket, run_dir)."""
+        return lab_lb(self.info, name)
+
+    @property
+    def lb_names(self):
+        return [lb["name"] for lb in self.info.get("lbs", [])] or ["lb1"]
+
+    def api(self, timeout=10.0, lb="lb1"):
+        """A connection to the dataplane API socket of LB host `lb`."""
+        return Api(self.lb(lb)["socket"], timeout)
 
     def run(self, node, argv, timeout=30, check=True):
         return subprocess.run(["ip", "netns", "exec", self.ns(node), *argv], timeout=timeout,
@@ -467,10 +551,10 @@ class Lab:
             {"address": v6, "proto": "tcp", "port": 7, "encap": "ipip", "backends": backends("v6")},
         ]}
 
-    def apply(self, state):
-        """Applies `state`, checks `state` reads it back, waits until every worker uses it.
-        Returns the new generation."""
-        with self.api() as api:
+    def apply(self, state, lb="lb1"):
+        """Applies `state` on LB host `lb`'s dataplane, checks `state` reads it back, waits
+        until every worker uses it. Returns the new generation."""
+        with self.api(lb=lb) as api:
             before = api.state().get("generation", 0)
             reply = api.apply(state)
             gen = reply["generation"]
@@ -485,6 +569,10 @@ class Lab:
                                      f"  state:   {json.dumps(got)}")
             wait_switched(api, gen)
             return gen
+
+    def apply_all(self, state):
+        """apply(state) on every LB host; {lb: generation}."""
+        return {lb: self.apply(state, lb=lb) for lb in self.lb_names}
 
     # -- counters ---------------------------------------------------------------------------
 
@@ -554,20 +642,26 @@ class Lab:
     def uncut(self, name):
         self.lab_tool("backend", name, "uncut")
 
-    def dataplane_pid(self):
+    def dataplane_pid(self, lb="lb1"):
         try:
-            return int((self.run_dir / "dataplane.pid").read_text())
+            return int((Path(self.lb(lb)["run_dir"]) / "dataplane.pid").read_text())
         except (OSError, ValueError):
             return None
 
-    def dataplane_kill(self):
-        """SIGKILL to steer-dataplane; returns once it is gone."""
-        self.lab_tool("dataplane", "kill")
+    def dataplane_kill(self, lb="lb1"):
+        """SIGKILL to LB host `lb`'s steer-dataplane; returns once it is gone."""
+        self.lab_tool("dataplane", "--lb", lb, "kill")
 
-    def dataplane_start(self):
-        """Starts steer-dataplane again on the same port; returns once its API answers. Its
-        state is empty until someone applies one."""
-        self.lab_tool("dataplane", "start", timeout=90)
+    def dataplane_stop(self, lb="lb1"):
+        """SIGTERM to LB host `lb`'s steer-dataplane; returns once it is gone."""
+        self.lab_tool("dataplane", "--lb", lb, "stop")
+
+    def dataplane_start(self, lb="lb1"):
+        """Starts LB host `lb`'s steer-dataplane again on the same port; returns once its API
+        answers. Its state is empty until someone applies one."""
+        self.lab_tool("dataplane", "--lb", lb, "start", timeout=90)
+
+    # steerd: lb1's files are in the run directory, lb2's in lb2/ (lab.json: lbs[].run_dir).
 
     @property
     def steerd_socket(self):
@@ -581,64 +675,76 @@ class Lab:
     def steerd_state_dir(self):
         return self.run_dir / "steerd-state"
 
-    def steerd_up(self, keep_config=False, **options):
-        """Writes a steerd config for the lab (unless keep_config; options as steerd_config:
-        interval, timeout, rise, fall, warmup, vips, backends) and starts steerd in the LB
-        namespace; returns once its CLI socket answers (warm-up may still be on)."""
-        args = ["steerd", "up"]
+    def lb_run_dir(self, lb="lb1"):
+        return Path(self.lb(lb)["run_dir"])
+
+    def steerd_socket_of(self, lb="lb1"):
+        return Path(self.lb(lb)["steerd_socket"])
+
+    def steerd_up(self, keep_config=False, lb="lb1", bgp=None, **options):
+        """Writes a steerd config for LB host `lb` (unless keep_config; options as
+        steerd_config: interval, timeout, rise, fall, warmup, vips, backends; bgp: True or a
+        dict of [bgp] keys, see steerd_config) and starts steerd in its namespace; returns
+        once its CLI socket answers (warm-up may still be on)."""
+        args = ["steerd", "--lb", lb, "up"]
         if keep_config:
             args.append("--keep-config")
         for k, v in options.items():
             if isinstance(v, (list, tuple)):
                 v = ",".join(v)
             args += [f"--{k}", str(v)]
+        if bgp:
+            args.append("--bgp")
+            for k, v in (bgp if isinstance(bgp, dict) else {}).items():
+                args += ["--bgp-set", f"{k}={'' if v is None else toml_value(v)}"]
         self.lab_tool(*args, timeout=60)
 
-    def steerd_down(self):
-        self.lab_tool("steerd", "down")
+    def steerd_down(self, lb="lb1"):
+        self.lab_tool("steerd", "--lb", lb, "down")
 
-    def steerd_kill(self):
-        """SIGKILL to steerd; returns once it is gone."""
-        self.lab_tool("steerd", "kill")
+    def steerd_kill(self, lb="lb1"):
+        """SIGKILL to LB host `lb`'s steerd; returns once it is gone."""
+        self.lab_tool("steerd", "--lb", lb, "kill")
 
-    def steerd_pid(self):
+    def steerd_pid(self, lb="lb1"):
         try:
-            return int((self.run_dir / "steerd.pid").read_text())
+            return int((self.lb_run_dir(lb) / "steerd.pid").read_text())
         except (OSError, ValueError):
             return None
 
-    def steerd(self, timeout=10.0):
-        """A connection to steerd's CLI socket."""
-        return SteerdApi(self.steerd_socket, timeout)
+    def steerd(self, timeout=10.0, lb="lb1"):
+        """A connection to LB host `lb`'s steerd CLI socket."""
+        return SteerdApi(self.steerd_socket_of(lb), timeout)
 
-    def steerd_show(self, what):
-        with self.steerd() as s:
+    def steerd_show(self, what, lb="lb1"):
+        with self.steerd(lb=lb) as s:
             return s.show(what)
 
-    def steerd_events(self):
-        return self.steerd_show("events")["events"]
+    def steerd_events(self, lb="lb1"):
+        return self.steerd_show("events", lb=lb)["events"]
 
-    def wait_warm(self, timeout=15.0):
-        return wait_until("steerd warm-up over", lambda: self.steerd_show("status").get("warm"),
-                          timeout)
+    def wait_warm(self, timeout=15.0, lb="lb1"):
+        return wait_until(f"steerd of {lb} warm-up over",
+                          lambda: self.steerd_show("status", lb=lb).get("warm"), timeout)
 
     @property
     def steerctl_path(self):
         return str(Path(self.build) / "tools" / "steerctl" / "steerctl")
 
-    def steerctl(self, *args, as_nobody=False, socket_path=None, timeout=30):
-        """Runs steerctl ARGS... -s <steerd socket> (as uid/gid 65534 with as_nobody); the
-        CompletedProcess (stdout and stderr apart, text)."""
+    def steerctl(self, *args, as_nobody=False, socket_path=None, timeout=30, lb="lb1"):
+        """Runs steerctl ARGS... -s <steerd socket of `lb`> (as uid/gid 65534 with as_nobody);
+        the CompletedProcess (stdout and stderr apart, text)."""
         argv = [self.steerctl_path, *[str(a) for a in args], "-s",
-                str(socket_path or self.steerd_socket)]
+                str(socket_path or self.steerd_socket_of(lb))]
         if as_nobody:
             argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
         return subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, timeout=timeout)
 
-    def metrics(self, port=9610, timeout=5.0):
-        """GET /metrics from steerd (127.0.0.1:PORT inside the LB namespace): the body."""
-        with netns(self.ns("lb1")):
+    def metrics(self, port=9610, timeout=5.0, lb="lb1"):
+        """GET /metrics from LB host `lb`'s steerd (127.0.0.1:PORT inside its namespace): the
+        body."""
+        with netns(self.ns(lb)):
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         with s:
             s.settimeout(timeout)
@@ -654,6 +760,151 @@ class Lab:
         if not head.startswith("HTTP/1.") or " 200 " not in head.split("\r\n")[0] + " ":
             raise LabError(f"GET /metrics: {head[:200]!r}")
         return body
+
+    # -- BGP: BIRD on the router and the LB hosts, the router's routes ---------------------
+
+    def bird_socket(self, node):
+        """BIRD's control socket on `node` (router, lb1, lb2) of a --bgp lab."""
+        if not self.info.get("bgp"):
+            raise LabError(f"lab {self.prefix} has no BGP (Lab(..., bgp=True))")
+        path = (self.info["router_bird_socket"] if node == "router"
+                else self.lb(node)["bird_socket"])
+        return Path(path)
+
+    def snippet_path(self, lb="lb1"):
+        """The file LB host `lb`'s BIRD includes (steerd's [bgp] snippet)."""
+        return Path(self.lb(lb)["snippet"])
+
+    def bird(self, node, *words, check=True, timeout=10):
+        """birdc -s <node's socket> WORDS...: its output (LabError when birdc fails and
+        check)."""
+        r = subprocess.run(["birdc", "-s", str(self.bird_socket(node)), *map(str, words)],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise LabError(f"birdc on {node}: {' '.join(map(str, words))}: {r.stdout.strip()}")
+        return r.stdout
+
+    def bird_api(self, node, timeout=10.0):
+        """A connection to `node`'s BIRD control socket (BirdApi)."""
+        return BirdApi(self.bird_socket(node), timeout)
+
+    def bird_protocols(self, node):
+        with self.bird_api(node) as b:
+            return b.protocols()
+
+    def bird_pid(self, node):
+        try:
+            return int((self.run_dir / node / "bird.pid").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def bird_start(self, node):
+        """Starts BIRD on `node`; returns once its control socket answers (sessions may still
+        be coming up: wait_bgp)."""
+        self.lab_tool("bird", node, "start")
+
+    def bird_stop(self, node):
+        """SIGTERM to BIRD on `node` (it closes its sessions); returns once it is gone."""
+        self.lab_tool("bird", node, "stop")
+
+    def bird_kill(self, node):
+        """SIGKILL to BIRD on `node`; returns once it is gone."""
+        self.lab_tool("bird", node, "kill")
+
+    def bird_restart(self, node):
+        self.lab_tool("bird", node, "restart")
+
+    def bird_configure(self, node):
+        """birdc configure on `node` (LabError unless BIRD reconfigured)."""
+        return self.lab_tool("bird", node, "configure")
+
+    def wait_bgp(self, timeout=20.0, nodes=None):
+        """Waits until every BGP session of the BIRDs on `nodes` (default: all) is
+        established."""
+        nodes = nodes or ["router", *self.lb_names]
+
+        def down():
+            out = []
+            for node in nodes:
+                try:
+                    protos = self.bird_protocols(node)
+                except (OSError, FramingError, ApiError) as e:
+                    out.append(f"{node}: {e}")
+                    continue
+                out += [f"{node}/{n}: {p['state']} {p['info']}" for n, p in protos.items()
+                        if p["proto"] == "BGP" and not p["info"].startswith("Established")]
+            return out
+
+        wait_until("BGP sessions established", lambda: not down() or None, timeout, 0.05)
+
+    def lb_cut(self, lb):
+        """Drops everything to and from LB host `lb` on the router (a dead host: BGP holds
+        the routes until the hold time runs out)."""
+        self.lab_tool("lb", lb, "cut")
+
+    def lb_uncut(self, lb):
+        self.lab_tool("lb", lb, "uncut")
+
+    def router_route_json(self, family):
+        """The router kernel's route to the VIP of `family` (ip -j route show), None when it
+        has none."""
+        family = _family(family)
+        vip = self.info["vips"][family]
+        r = subprocess.run(["ip", "-n", self.ns("router"), "-j",
+                            "-4" if family == "v4" else "-6", "route", "show", vip],
+                           check=True, stdout=subprocess.PIPE, text=True)
+        routes = [x for x in json.loads(r.stdout or "[]") if x.get("type", "unicast") == "unicast"]
+        return routes[0] if routes else None
+
+    def router_nexthops(self, family):
+        """[(gateway, dev)] of the router kernel's route to the VIP of `family`."""
+        route = self.router_route_json(family)
+        if route is None:
+            return []
+        hops = route.get("nexthops") or [route]
+        return [(h.get("gateway"), h.get("dev")) for h in hops]
+
+    def router_routes(self, family):
+        """The nexthop addresses of the router kernel's route to the VIP of `family` ("v4" or
+        "v6"): [] without a route, one per LB host announcing it."""
+        return sorted(g for g, _ in self.router_nexthops(family) if g)
+
+    def router_route_lbs(self, family):
+        """The LB hosts (names) the router's route to the VIP of `family` goes to."""
+        return {self.lb_of_router_iface(dev) for _, dev in self.router_nexthops(family)}
+
+    def lb_of_router_iface(self, dev):
+        for lb in self.info.get("lbs", []):
+            if lb["router_iface"] == dev:
+                return lb["name"]
+        return dev
+
+    def nexthop_set(self, family, nexthops):
+        """A set of nexthop addresses from addresses and/or LB host names ("lb1")."""
+        family = _family(family)
+        out = set()
+        for n in nexthops:
+            if re.fullmatch(r"lb\d+", n):
+                out.add(_norm(self.lb(n)[family]))
+            else:
+                out.add(_norm(n))
+        return out
+
+    def wait_route(self, family, nexthops, timeout=10.0, interval=0.005):
+        """Waits until the router's route to the VIP of `family` has exactly `nexthops`
+        (addresses or LB names; empty: no route); the seconds it took."""
+        want = self.nexthop_set(family, nexthops)
+        t0 = time.monotonic()
+        while True:
+            got = {_norm(g) for g in self.router_routes(family)}
+            if got == want:
+                return time.monotonic() - t0
+            if time.monotonic() - t0 > timeout:
+                raise AssertionError(f"router route to the {family} VIP: want via "
+                                     f"{sorted(want) or 'nothing'}, still via "
+                                     f"{sorted(got) or 'nothing'} after {timeout} s")
+            time.sleep(interval)
 
     def dp_pool(self, address, proto, port, state=None):
         """{backend address: (state, weight)} of one VIP in the dataplane's applied state
@@ -990,14 +1241,61 @@ STEERD_VIPS = [
 ]
 
 
+# steerd's [bgp] section on a --bgp lab: what steerd_config(bgp=True) writes besides the LB's
+# BIRD socket and snippet (timings short for tests; the safety valve open).
+STEERD_BGP_DEFAULTS = {
+    "protocol_prefix": "steer_",
+    "announce_hold_ms": 500,
+    "min_interval_ms": 500,
+    "reconcile_ms": 200,
+    "request_timeout_ms": 1000,
+    "drain_ms": 2000,
+    "drain_prepend": 3,
+    "drain_communities": ["65001:666"],
+    "valve_share": 1.0,
+    "valve_window_ms": 60000,
+}
+
+
+def toml_value(v):
+    """A Python value (bool, int, float, str, list of those) as a TOML value."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # a TOML basic string: the same escapes
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    raise ValueError(f"no TOML value for {v!r}")
+
+
+def steerd_bgp_section(info, lb="lb1", bgp=True):
+    """The [bgp] table for LB host `lb`: its BIRD socket and snippet, local_as the lab's LB AS,
+    STEERD_BGP_DEFAULTS, then the keys of `bgp` (a dict; True: none) over them — a value of None
+    leaves the key out."""
+    entry = lab_lb(info, lb)
+    if not entry.get("bird_socket"):
+        raise ValueError(f"lab {info['prefix']!r} has no BIRD on {lb} (tools/lab up --bgp)")
+    keys = {"socket": entry["bird_socket"], "snippet": entry["snippet"],
+            "local_as": info.get("asn", {}).get("lb", 65001), **STEERD_BGP_DEFAULTS}
+    keys.update(bgp if isinstance(bgp, dict) else {})
+    lines = ["[bgp]"] + [f"{k} = {toml_value(v)}" for k, v in keys.items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
 def steerd_config(info, interval=100, timeout=50, rise=2, fall=3, warmup=5000, vips=None,
                   backends=None, weights=None, cli_mode="0666", metrics="127.0.0.1:9610",
-                  checks_extra=""):
-    """steerd's TOML for the lab described by `info` (lab.json): the lab's VIPs (or the names
-    in `vips`) with its backends (or the names in `backends`; `weights` {name: weight}), three
-    checks (http on :80, tcp on :7, udp on :7) that all use interval/timeout/rise/fall, the
-    CLI socket, state and metrics in the lab's run directory / LB namespace."""
-    run = info["run_dir"]
+                  checks_extra="", lb="lb1", bgp=None):
+    """steerd's TOML for LB host `lb` of the lab described by `info` (lab.json): the lab's VIPs
+    (or the names in `vips`) with its backends (or the names in `backends`; `weights` {name:
+    weight}), three checks (http on :80, tcp on :7, udp on :7) that all use
+    interval/timeout/rise/fall, the LB's dataplane socket, the CLI socket, state and metrics
+    in the LB's run directory / namespace. bgp (True or a dict of [bgp] keys): a [bgp]
+    section for the LB's BIRD (steerd_bgp_section)."""
+    entry = lab_lb(info, lb)
+    run = entry["run_dir"]
+    bgp_text = ("\n" + steerd_bgp_section(info, lb, bgp)) if bgp else ""
     names = [v[0] for v in STEERD_VIPS]
     vips = list(vips) if vips else names
     unknown = [v for v in vips if v not in names]
@@ -1010,19 +1308,20 @@ def steerd_config(info, interval=100, timeout=50, rise=2, fall=3, warmup=5000, v
     weights = weights or {}
     timing = (f"interval_ms = {interval}\ntimeout_ms = {timeout}\nrise = {rise}\n"
               f"fall = {fall}\n")
-    out = [f"""# steerd for lab '{info["prefix"]}' (written by tests/integration/lablib.py)
+    which = "" if lb == "lb1" else f" ({lb})"
+    out = [f"""# steerd for lab '{info["prefix"]}'{which} (written by tests/integration/lablib.py)
 [pop]
 name = "{info["prefix"]}"
 region = "lab"
 
 [dataplane]
-socket = "{info["socket"]}"
+socket = "{entry["socket"]}"
 push_interval_ms = 10
 status_interval_ms = 100
 stuck_after_ms = 1000
 
 [cli]
-socket = "{run}/steerd.sock"
+socket = "{entry["steerd_socket"]}"
 mode = "{cli_mode}"
 
 [metrics]
@@ -1033,7 +1332,7 @@ dir = "{run}/steerd-state"
 
 [warmup]
 max_ms = {warmup}
-
+{bgp_text}
 [check.http]
 type = "http"
 port = 80
@@ -1070,6 +1369,279 @@ check = "{check}"
   address = "{by_name[b][family]}"
 """ + (f"  weight = {weights[b]}\n" if b in weights else ""))
     return "".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Routes to the VIPs: a netlink watcher (lablib.py route-watch, in the router's namespace) and
+# RouteWatch, which runs it and keeps what it reports.
+
+RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_ROUTE = 0x40, 0x400
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_MULTIPATH, RTA_TABLE = 1, 4, 5, 9, 15
+RT_TABLE_MAIN, RTN_UNICAST = 254, 1
+
+
+def _nl_messages(data):
+    """(type, flags, body) of each netlink message in a datagram."""
+    off = 0
+    while off + 16 <= len(data):
+        length, mtype, flags, _, _ = struct.unpack_from("=IHHII", data, off)
+        if length < 16:
+            break
+        yield mtype, flags, data[off + 16:off + length]
+        off += (length + 3) & ~3
+
+
+def _rtattrs(data):
+    off = 0
+    while off + 4 <= len(data):
+        length, atype = struct.unpack_from("=HH", data, off)
+        if length < 4:
+            break
+        yield atype & 0x3FFF, data[off + 4:off + length]
+        off += (length + 3) & ~3
+
+
+def _parse_route(body):
+    """{family, dst, dst_len, table, type, nexthops: [(gateway, ifindex)]} of a route message."""
+    family, dst_len, _, _, table, _, _, rtype, _ = struct.unpack_from("=BBBBBBBBI", body)
+    attrs = dict(_rtattrs(body[12:]))
+    if RTA_TABLE in attrs:
+        table = struct.unpack("=I", attrs[RTA_TABLE][:4])[0]
+    dst = socket.inet_ntop(family, attrs[RTA_DST]) if RTA_DST in attrs else None
+    hops = []
+    if RTA_MULTIPATH in attrs:
+        mp, off = attrs[RTA_MULTIPATH], 0
+        while off + 8 <= len(mp):
+            length, _, _, ifindex = struct.unpack_from("=HBBi", mp, off)
+            if length < 8:
+                break
+            sub = dict(_rtattrs(mp[off + 8:off + length]))
+            gw = socket.inet_ntop(family, sub[RTA_GATEWAY]) if RTA_GATEWAY in sub else None
+            hops.append((gw, ifindex))
+            off += (length + 3) & ~3
+    else:
+        gw = socket.inet_ntop(family, attrs[RTA_GATEWAY]) if RTA_GATEWAY in attrs else None
+        oif = struct.unpack("=i", attrs[RTA_OIF][:4])[0] if RTA_OIF in attrs else 0
+        hops.append((gw, oif))
+    return {"family": family, "dst": dst, "dst_len": dst_len, "table": table, "type": rtype,
+            "nexthops": hops}
+
+
+class _RouteDumper:
+    """Dumps a family's routes over a netlink socket of this process's namespace."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+        self.seq = 0
+
+    def dump(self, family):
+        self.seq += 1
+        req = struct.pack("=BBBBBBBBI", family, 0, 0, 0, 0, 0, 0, 0, 0)
+        self.sock.send(struct.pack("=IHHII", 16 + len(req), RTM_GETROUTE,
+                                   NLM_F_REQUEST | NLM_F_DUMP, self.seq, 0) + req)
+        routes = []
+        while True:
+            for mtype, _, body in _nl_messages(self.sock.recv(1 << 20)):
+                if mtype == NLMSG_DONE:
+                    return routes
+                if mtype == NLMSG_ERROR:
+                    raise OSError(-struct.unpack_from("=i", body)[0], "route dump failed")
+                if mtype == RTM_NEWROUTE:
+                    routes.append(_parse_route(body))
+
+
+def cmd_route_watch(args):
+    """Prints one JSON line per change of the main-table unicast routes to the --dst hosts:
+    {"t": wall time (time.time()) the kernel's notification was read, "kind": "state",
+    "dst", "family": "v4"|"v6", "nexthops": [[gateway, dev], ...] ([] = no route)}; first the
+    routes as they are ("initial": true), then {"ready": true}. Each notification about a
+    --dst is also printed as {"kind": "event", "t", "dst", "op": "new"|"del", "nexthops"}; the
+    state after it is read back with a dump (the notification alone does not always say what
+    is left of a multipath route)."""
+    dsts = {}
+    for d in args.dst:
+        f = fam(d)
+        dsts[(f, socket.inet_pton(f, d))] = _norm(d)
+    fams = {f for f, _ in dsts}
+    mon = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    mon.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    groups = ((RTMGRP_IPV4_ROUTE if socket.AF_INET in fams else 0)
+              | (RTMGRP_IPV6_ROUTE if socket.AF_INET6 in fams else 0))
+    mon.bind((0, groups))
+    dumper = _RouteDumper()
+    names = {}
+
+    def dev(ifindex):
+        if ifindex not in names:
+            names.update(socket.if_nameindex())
+        return names.get(ifindex, str(ifindex))
+
+    def ours(r):
+        if r["dst"] is None or r["table"] != RT_TABLE_MAIN or r["type"] != RTN_UNICAST:
+            return None
+        key = (r["family"], socket.inet_pton(r["family"], r["dst"]))
+        full = 32 if r["family"] == socket.AF_INET else 128
+        return key if key in dsts and r["dst_len"] == full else None
+
+    def hops(r):
+        return sorted([g, dev(i)] for g, i in r["nexthops"])
+
+    last = {}
+
+    def emit(obj):
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
+    def report(t, families, initial=False):
+        now = {k: [] for k in dsts if k[0] in families}
+        for f in families:
+            for r in dumper.dump(f):
+                k = ours(r)
+                if k is not None:
+                    now[k] = sorted(now[k] + hops(r))
+        for k, nh in now.items():
+            if initial or last.get(k) != nh:
+                last[k] = nh
+                emit({"t": t, "kind": "state", "dst": dsts[k],
+                      "family": "v4" if k[0] == socket.AF_INET else "v6", "nexthops": nh,
+                      **({"initial": True} if initial else {})})
+
+    report(time.time(), fams, initial=True)
+    emit({"ready": True})
+    while True:
+        try:
+            data = mon.recv(1 << 20)
+        except OSError as e:  # ENOBUFS: notifications lost; the dump says where we are
+            if e.errno != 105:
+                raise
+            report(time.time(), fams)
+            continue
+        t = time.time()
+        changed = set()
+        for mtype, _, body in _nl_messages(data):
+            if mtype not in (RTM_NEWROUTE, RTM_DELROUTE):
+                continue
+            r = _parse_route(body)
+            k = ours(r)
+            if k is None:
+                continue
+            changed.add(k[0])
+            emit({"t": t, "kind": "event", "dst": dsts[k],
+                  "op": "new" if mtype == RTM_NEWROUTE else "del", "nexthops": hops(r)})
+        if changed:
+            report(t, changed)
+
+
+class RouteWatch:
+    """Watches the router kernel's routes to the lab's VIPs: `lablib.py route-watch` runs in
+    the router's namespace (a process of its own, so the times are not delayed by this one's
+    work) and stamps each change with the wall-clock time (time.time()) it read the kernel's
+    notification. Use as a context manager, or stop().
+
+      with RouteWatch(lab) as w:
+          t0 = time.time()
+          lab.bird("lb1", "disable", "steer_v4_192_0_2_10")
+          t1 = w.wait_for("v4", {"lb2"}, after=t0)     # t1 - t0: disable -> router's kernel
+
+    states: [(t, family, frozenset of nexthop addresses)] in order, the first per family the
+    route when the watch started; events: the raw notifications (dicts, see route-watch)."""
+
+    def __init__(self, lab, dsts=None, timeout=10.0):
+        self.lab = lab
+        self.dsts = dsts or [lab.vip4, lab.vip6]
+        self.states = []
+        self.events = []
+        self.error = None
+        self._cond = threading.Condition()
+        self._ready = False
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", lab.ns("router"), "/usr/bin/python3", str(Path(__file__)),
+             "route-watch", *[a for d in self.dsts for a in ("--dst", d)]],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._ready or self.error, timeout):
+                self.stop()
+                raise LabError(f"route-watch did not start in {timeout} s")
+        if self.error:
+            self.stop()
+            raise LabError(f"route-watch: {self.error}")
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            with self._cond:
+                if obj.get("ready"):
+                    self._ready = True
+                elif obj.get("kind") == "state":
+                    self.states.append((obj["t"], obj["family"],
+                                        frozenset(_norm(g) for g, _ in obj["nexthops"] if g)))
+                elif obj.get("kind") == "event":
+                    self.events.append(obj)
+                self._cond.notify_all()
+        with self._cond:
+            if self.proc.poll() is None:
+                self.proc.wait()
+            if self.proc.returncode not in (0, -signal.SIGTERM) and not self.error:
+                self.error = f"exited {self.proc.returncode}: {self.proc.stderr.read()[-500:]}"
+            self._cond.notify_all()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._thread.join(timeout=5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def history(self, family):
+        """[(t, nexthops)] of one family, oldest first."""
+        family = _family(family)
+        with self._cond:
+            return [(t, nh) for t, f, nh in self.states if f == family]
+
+    def current(self, family):
+        h = self.history(family)
+        return h[-1][1] if h else frozenset()
+
+    def wait_for(self, family, nexthops, after=None, timeout=10.0):
+        """The time (time.time()) of the first change at or after `after` (default: the
+        watch's start, its initial state included) that left the route of `family` with
+        exactly `nexthops` (addresses or LB names; empty: no route)."""
+        family = _family(family)
+        want = frozenset(self.lab.nexthop_set(family, nexthops))
+
+        def found():
+            for t, f, nh in self.states:
+                if f == family and nh == want and (after is None or t >= after):
+                    return t
+            return None
+
+        with self._cond:
+            t = self._cond.wait_for(lambda: found() or self.error, timeout)
+            if self.error and not found():
+                raise LabError(f"route-watch: {self.error}")
+        if not t:
+            raise AssertionError(f"router route to the {family} VIP not via "
+                                 f"{sorted(want) or 'nothing'} within {timeout} s (history "
+                                 f"{[(round(t, 3), sorted(n)) for t, n in self.history(family)]})")
+        return t
 
 
 # --------------------------------------------------------------------------------------------
@@ -1185,14 +1757,37 @@ def cmd_server(args):
     return 0
 
 
+def _bgp_overrides(settings):
+    """{key: value} from KEY=VALUE strings: VALUE is a TOML value (3, 0.5, "x", ["a"], true),
+    else taken as a string; an empty VALUE leaves the key out of [bgp]."""
+    out = {}
+    for item in settings:
+        key, eq, value = item.partition("=")
+        if not eq or not re.fullmatch(r"[A-Za-z0-9_]+", key):
+            raise ValueError(f"--bgp-set {item!r}: want KEY=VALUE")
+        if value == "":
+            out[key] = None
+            continue
+        try:
+            out[key] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key] = value
+    return out
+
+
 def cmd_steerd_config(args):
     info = json.loads(Path(args.lab).read_text())
     try:
+        bgp = None
+        if args.bgp or args.bgp_set:
+            bgp = _bgp_overrides(args.bgp_set) or True
         text = steerd_config(info, interval=args.interval, timeout=args.timeout, rise=args.rise,
                              fall=args.fall, warmup=args.warmup,
                              vips=args.vips.split(",") if args.vips else None,
-                             backends=args.backends.split(",") if args.backends else None)
-    except ValueError as e:
+                             backends=args.backends.split(",") if args.backends else None,
+                             lb=args.lb, bgp=bgp)
+        tomllib.loads(text)  # a mistake here is ours, not steerd's
+    except (ValueError, KeyError) as e:
         print(f"steerd-config: {e}", file=sys.stderr)
         return 2
     sys.stdout.write(text)
@@ -1252,16 +1847,22 @@ def main(argv):
     p.add_argument("--warmup", type=int, default=5000)
     p.add_argument("--vips", help="comma-separated: web,echo,udp-echo,web6,echo6")
     p.add_argument("--backends", help="comma-separated: b1,b2,...")
+    p.add_argument("--lb", default="lb1", help="the LB host steerd runs on (lb1, lb2)")
+    p.add_argument("--bgp", action="store_true", help="a [bgp] section for the LB's BIRD")
+    p.add_argument("--bgp-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a [bgp] key over the lab's default (implies --bgp; VALUE in TOML)")
     p = sub.add_parser("wait-steerd")
     p.add_argument("--socket", required=True)
     p.add_argument("--pid", type=int)
     p.add_argument("--timeout", type=float, default=20)
     p.add_argument("--warm", action="store_true")
+    p = sub.add_parser("route-watch")
+    p.add_argument("--dst", action="append", required=True, help="a route's destination (host)")
     args = ap.parse_args(argv)
     try:
         return {"wait-api": cmd_wait_api, "apply": cmd_apply, "api": cmd_api,
                 "probe": cmd_probe, "server": cmd_server, "steerd-config": cmd_steerd_config,
-                "wait-steerd": cmd_wait_steerd}[args.cmd](args)
+                "wait-steerd": cmd_wait_steerd, "route-watch": cmd_route_watch}[args.cmd](args)
     except BrokenPipeError:  # output piped into head: not an error
         return 0
     except (OSError, FramingError, ApiError, AssertionError) as e:
