@@ -1,6 +1,7 @@
 #include "control/daemon.h"
 
 #include <charconv>
+#include <filesystem>
 #include <set>
 
 #include <fmt/chrono.h>
@@ -79,10 +80,7 @@ void Daemon::start() {
                           last.ok ? "" : ": " + last.reason));
         recompute();
         if (!warm_ && checker_->all_settled()) {
-          warm_ = true;
-          event("warm-up over: every backend has a health verdict; pushing to the dataplane");
-          warmup_timer_.cancel();
-          dataplane_->enable_push(true);
+          set_warm("warm-up over: every backend has a health verdict; pushing to the dataplane");
         }
       });
   DataplaneLinkOptions opt;
@@ -93,28 +91,89 @@ void Daemon::start() {
   dataplane_ = std::make_unique<DataplaneClient>(io_, opt, log_);
   dataplane_->on_health = [this](DataplaneHealth, DataplaneHealth now, const std::string& why) {
     event(fmt::format("dataplane {}: {}", dataplane_health_name(now), why));
+    bgp_update();
   };
+  if (config_.bgp.enabled) {
+    announcer_ = std::make_unique<bgp::Announcer>(
+        io_, bgp_options(), [this](std::string_view text) { event(std::string(text)); });
+    if (auto r = announcer_->start(); !r) event("bgp: " + r.error().message);
+  }
   apply_targets();
   recompute();
   dataplane_->start();
   // Warm-up: hold pushes until every target has a verdict, at most warmup_max_ms.
   if (checker_->all_settled()) {
-    warm_ = true;
-    dataplane_->enable_push(true);
+    set_warm("");
   } else {
     warmup_timer_.expires_after(std::chrono::milliseconds(config_.warmup_max_ms));
     warmup_timer_.async_wait([this](const asio::error_code& ec) {
       if (ec || warm_) return;
-      warm_ = true;
-      event("warm-up over after max_ms: some backends have no verdict yet (treated as down)");
-      dataplane_->enable_push(true);
+      set_warm("warm-up over after max_ms: some backends have no verdict yet (treated as down)");
     });
   }
   event(fmt::format("steerd {} started: {} VIPs, {} health targets", kVersion, config_.vips.size(),
                     checker_->keys().size()));
 }
 
+void Daemon::set_warm(std::string why) {
+  warm_ = true;
+  warmup_timer_.cancel();
+  if (!why.empty()) event(std::move(why));
+  dataplane_->enable_push(true);
+  bgp_update();
+}
+
+bgp::AnnouncerOptions Daemon::bgp_options() const {
+  const BgpConfig& b = config_.bgp;
+  bgp::AnnouncerOptions o;
+  o.socket = b.socket;
+  o.snippet = b.snippet;
+  o.protocol_prefix = b.protocol_prefix;
+  o.attributes.local_as = b.local_as;
+  o.attributes.drain_prepend = b.drain_prepend;
+  o.attributes.drain_communities = b.drain_communities;
+  o.attributes.communities = b.communities;
+  o.policy.announce_hold = std::chrono::milliseconds(b.announce_hold_ms);
+  o.policy.min_interval = std::chrono::milliseconds(b.min_interval_ms);
+  o.policy.drain = std::chrono::milliseconds(b.drain_ms);
+  o.policy.valve_share = b.valve_share;
+  o.policy.valve_window = std::chrono::milliseconds(b.valve_window_ms);
+  o.reconcile = std::chrono::milliseconds(b.reconcile_ms);
+  o.request_timeout = std::chrono::milliseconds(b.request_timeout_ms);
+  o.overrides_path = (std::filesystem::path(config_.state_dir) / "bgp-overrides.json").string();
+  return o;
+}
+
+// One unit per VIP address: healthy when all (or any, per [bgp] announce) of its VIPs are.
+void Daemon::bgp_update() {
+  if (!announcer_ || !dataplane_) return;
+  std::map<IpAddress, bgp::UnitHealth> units;
+  for (const VipView& vv : views_) {
+    bgp::UnitHealth& u = units[vv.config->address];
+    const bool first = u.vips.empty();
+    u.address = vv.config->address;
+    u.vips.push_back(vv.config->name);
+    u.healthy =
+        first ? vv.healthy
+              : (config_.bgp.announce_all ? u.healthy && vv.healthy : u.healthy || vv.healthy);
+    u.health += fmt::format("{}{} {}/{} up (needs {})", first ? "" : "; ", vv.config->name, vv.up,
+                            vv.backends.size(), vv.required);
+  }
+  std::vector<bgp::UnitHealth> list;
+  for (auto& [address, u] : units) {
+    u.health = fmt::format("{}: {}", u.healthy ? "healthy" : "unhealthy", u.health);
+    list.push_back(std::move(u));
+  }
+  const DataplaneHealth h = dataplane_->health();
+  // BGP waits for the dataplane's first verdict too: a steerd restart must not withdraw
+  // everything because it has not heard from the dataplane yet.
+  const bool warm = warm_ && h != DataplaneHealth::Unknown;
+  announcer_->update(std::move(list), warm, h == DataplaneHealth::Alive,
+                     fmt::format("{}: {}", dataplane_health_name(h), dataplane_->health_reason()));
+}
+
 void Daemon::stop() {
+  if (announcer_) announcer_->stop();
   warmup_timer_.cancel();
   if (checker_) checker_->set_targets({});
   if (dataplane_) dataplane_->stop();
@@ -122,7 +181,10 @@ void Daemon::stop() {
 
 void Daemon::event(std::string text) {
   log_(text);
-  events_.push_back(Event{std::chrono::system_clock::now(), std::move(text)});
+  events_.push_back(Event{std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count(),
+                          std::move(text)});
   while (events_.size() > kEvents) events_.pop_front();
 }
 
@@ -150,6 +212,7 @@ void Daemon::recompute() {
   views_ = compute_views(
       config_, [this](const std::string& key) { return health_of(key); }, overrides_);
   dataplane_->set_desired(desired_state_json(views_));
+  bgp_update();
 }
 
 Result<ConfigDiff> Daemon::reload(const std::string& who) {
@@ -167,6 +230,17 @@ Result<ConfigDiff> Daemon::reload(const std::string& who) {
     return d;
   }
   config_ = std::move(*next);
+  if (config_.bgp.enabled && !announcer_) {
+    announcer_ = std::make_unique<bgp::Announcer>(
+        io_, bgp_options(), [this](std::string_view text) { event(std::string(text)); });
+    if (auto r = announcer_->start(); !r) event("bgp: " + r.error().message);
+  } else if (!config_.bgp.enabled && announcer_) {
+    event("bgp: [bgp] removed: steerd stops driving BIRD (BIRD keeps its routes as they are)");
+    announcer_->stop();
+    asio::post(io_, [old = std::shared_ptr<bgp::Announcer>(std::move(announcer_))] {});
+  } else if (announcer_) {
+    announcer_->set_options(bgp_options());
+  }
   apply_targets();
   recompute();
   event(fmt::format("reload by {}: {}", who, d.summary()));
@@ -198,10 +272,13 @@ void Daemon::handle(std::string_view line, const Peer& peer,
     if (what == "backends") return reply(cmd_show_backends(arg));
     if (what == "health") return reply(cmd_show_health(arg));
     if (what == "stats") return reply(cmd_show_stats());
+    if (what == "bgp") return reply(cmd_show_bgp(arg));
     if (what == "events") {
       json ev = json::array();
-      for (const Event& e : events_)
-        ev.push_back({{"at_unix_ms", unix_ms(e.at)}, {"text", e.text}});
+      for (const Event& e : events_) {
+        ev.push_back(
+            {{"at_unix_ms", e.at_unix_us / 1000}, {"at_unix_us", e.at_unix_us}, {"text", e.text}});
+      }
       return reply(ok_json(json{{"events", ev}}));
     }
     if (what == "flow") {
@@ -220,10 +297,11 @@ void Daemon::handle(std::string_view line, const Peer& peer,
     }
     return reply(reply_error(reply::kUnknownCommand,
                              fmt::format("unknown 'show {}' (status, vips, backends, health, "
-                                         "stats, flow, events)",
+                                         "stats, flow, events, bgp)",
                                          what)));
   }
   if (req.command == "backend") return reply(cmd_backend(args, peer));
+  if (req.command == "bgp") return reply(cmd_bgp(args, peer));
   if (req.command == "configure") return reply(cmd_configure(args, peer));
   if (req.command == "help") {
     return reply(ReplyWriter()
@@ -235,6 +313,8 @@ void Daemon::handle(std::string_view line, const Peer& peer,
                            "[VIP]")
                      .line(1001, "backend weight ADDRESS WEIGHT|default [VIP]")
                      .line(1001, "configure [check]")
+                     .line(1001, "show bgp [VIP] | bgp snippet")
+                     .line(1001, "bgp announce|withdraw|drain|undrain|auto VIP | bgp valve release")
                      .finish(reply::kOk, "ok"));
   }
   reply(reply_error(reply::kUnknownCommand,
@@ -259,6 +339,11 @@ std::string Daemon::cmd_show_status() const {
              {"pushes", dataplane_->pushes()},
              {"push_failures", dataplane_->push_failures()},
              {"last_push_error", dataplane_->last_push_error()}};
+  json pushes = json::array();
+  for (const auto& p : dataplane_->recent_pushes()) {
+    pushes.push_back({{"generation", p.generation}, {"acked_unix_us", p.acked_unix_us}});
+  }
+  dp["recent_pushes"] = std::move(pushes);
   json st = json::parse(dataplane_->last_status().empty() ? "{}" : dataplane_->last_status(),
                         nullptr, false);
   if (!st.is_discarded()) dp["status"] = st;
@@ -273,6 +358,17 @@ std::string Daemon::cmd_show_status() const {
   uint32_t healthy = 0;
   for (const VipView& v : views_) healthy += v.healthy;
   doc["vips"] = {{"configured", views_.size()}, {"healthy", healthy}};
+  if (announcer_) {
+    const json b = announcer_->show(std::nullopt);
+    size_t announced = 0;
+    for (const json& u : b["units"]) announced += u["state"] != "withdrawn";
+    doc["bgp"] = {{"bird_connected", b["bird"]["connected"]},
+                  {"addresses", b["units"].size()},
+                  {"announced", announced},
+                  {"valve_holding", b["valve"]["holding"]}};
+  } else {
+    doc["bgp"] = nullptr;
+  }
   doc["health_changes"] = health_changes_;
   doc["reloads"] = reloads_;
   return ok_json(doc);
@@ -519,6 +615,74 @@ std::string Daemon::cmd_backend(const std::vector<std::string_view>& args, const
   return ok_json(doc, "done");
 }
 
+// A VIP's name, "ADDR:PORT/proto", or a VIP address: the address BGP announces.
+namespace {
+std::optional<IpAddress> bgp_address(const Config& c, std::string_view arg) {
+  if (const VipConfig* v = c.find_vip(arg)) return v->address;
+  auto a = IpAddress::parse(arg);
+  if (a && std::any_of(c.vips.begin(), c.vips.end(),
+                       [&](const VipConfig& v) { return v.address == *a; })) {
+    return a;
+  }
+  return std::nullopt;
+}
+
+constexpr std::string_view kNoBgp =
+    "BGP is off: steerd's configuration has no [bgp] table (docs/bgp.md)";
+}  // namespace
+
+std::string Daemon::cmd_show_bgp(std::string_view vip) const {
+  if (!announcer_) return reply_error(reply::kNotReady, kNoBgp);
+  std::optional<IpAddress> only;
+  if (!vip.empty()) {
+    only = bgp_address(config_, vip);
+    if (!only) return reply_error(kNotFound, fmt::format("no VIP '{}'", vip));
+  }
+  return ok_json(announcer_->show(only));
+}
+
+std::string Daemon::cmd_bgp(const std::vector<std::string_view>& args, const Peer& peer) {
+  constexpr std::string_view kUsage =
+      "usage: bgp announce|withdraw|drain|undrain|auto VIP | bgp valve release | bgp snippet";
+  if (args.empty()) return reply_error(reply::kBadArgument, kUsage);
+  if (!announcer_) return reply_error(reply::kNotReady, kNoBgp);
+  const std::string_view action = args[0];
+  if (action == "snippet") {
+    if (args.size() != 1) return reply_error(reply::kBadArgument, kUsage);
+    return ok_json(json{{"snippet", announcer_->snippet_text()}});
+  }
+  const bool valve = action == "valve";
+  std::optional<bgp::Admin> admin;
+  if (action == "announce") admin = bgp::Admin::Announce;
+  if (action == "withdraw") admin = bgp::Admin::Withdraw;
+  if (action == "drain") admin = bgp::Admin::Drain;
+  if (action == "undrain" || action == "auto") admin = bgp::Admin::Auto;
+  if (!valve && !admin) {
+    return reply_error(reply::kBadArgument,
+                       fmt::format("unknown bgp action '{}' ({})", action, kUsage.substr(7)));
+  }
+  if (args.size() != 2 || (valve && args[1] != "release")) {
+    return reply_error(reply::kBadArgument, kUsage);
+  }
+  std::optional<IpAddress> address;
+  if (!valve) {
+    address = bgp_address(config_, args[1]);
+    if (!address) return reply_error(kNotFound, fmt::format("no VIP '{}'", args[1]));
+  }
+  if (!peer.may_change) {
+    return reply_error(kPermissionDenied,
+                       fmt::format("permission denied: uid {} may read but not change", peer.uid));
+  }
+  const bgp::Operator by{peer.uid, peer.user};
+  if (valve) return ok_json(json{{"valve", announcer_->release_valve(by)}}, "done");
+  auto r = announcer_->set_admin(*address, *admin, by);
+  if (!r) return reply_error(reply::kRuntimeError, r.error().message);
+  return ok_json(json{{"address", address->to_string()},
+                      {"override", admin == bgp::Admin::Auto ? "auto" : bgp::admin_name(*admin)},
+                      {"result", *r}},
+                 "done");
+}
+
 std::string Daemon::cmd_configure(const std::vector<std::string_view>& args, const Peer& peer) {
   const bool check_only = !args.empty() && args[0] == "check";
   if (args.size() > 1 || (!args.empty() && !check_only)) {
@@ -654,6 +818,7 @@ std::string Daemon::metrics_text() const {
                          u64(l, "flow_capacity"));
     }
   }
+  if (announcer_) out += announcer_->metrics();
   return out;
 }
 

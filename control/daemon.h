@@ -19,6 +19,7 @@
 
 #include <asio.hpp>
 
+#include "bgp/announcer.h"
 #include "control/config/config.h"
 #include "control/config/diff.h"
 #include "control/dataplane_client.h"
@@ -62,6 +63,12 @@ class Daemon {
  private:
   void recompute();
   void apply_targets();
+  // BGP: the announcer's options from the configuration, and its inputs from the views.
+  bgp::AnnouncerOptions bgp_options() const;
+  void bgp_update();
+  void set_warm(std::string why);
+  std::string cmd_show_bgp(std::string_view vip) const;
+  std::string cmd_bgp(const std::vector<std::string_view>& args, const Peer& peer);
   void event(std::string text);
   std::string cmd_show_status() const;
   std::string cmd_show_vips(std::string_view vip) const;
@@ -79,13 +86,14 @@ class Daemon {
   Log log_;
   std::unique_ptr<health::Checker> checker_;
   std::unique_ptr<DataplaneClient> dataplane_;
+  std::unique_ptr<bgp::Announcer> announcer_;  // null without [bgp]
   std::vector<VipView> views_;
   std::chrono::system_clock::time_point started_wall_;
   SteadyClock::time_point started_;
   bool warm_ = false;
   asio::steady_timer warmup_timer_;
   struct Event {
-    std::chrono::system_clock::time_point at;
+    int64_t at_unix_us = 0;
     std::string text;
   };
   std::deque<Event> events_;  // the last kEvents, oldest first

@@ -70,6 +70,13 @@ class DataplaneClient {
   uint64_t pushes() const { return pushes_; }
   uint64_t push_failures() const { return push_failures_; }
   const std::string& last_push_error() const { return last_push_error_; }
+  // The last pushes the dataplane acknowledged: generation and Unix time of the ack (µs), for
+  // measuring how long a health change takes to reach the dataplane.
+  struct PushRecord {
+    uint64_t generation = 0;
+    int64_t acked_unix_us = 0;
+  };
+  const std::deque<PushRecord>& recent_pushes() const { return recent_pushes_; }
 
   // Called on every health change (for logs and the BGP policy later).
   std::function<void(DataplaneHealth before, DataplaneHealth now, const std::string& why)>
@@ -107,6 +114,7 @@ class DataplaneClient {
   uint64_t pushes_ = 0;
   uint64_t push_failures_ = 0;
   std::string last_push_error_;
+  std::deque<PushRecord> recent_pushes_;
   SteadyClock::time_point pushed_at_{};
   bool status_in_flight_ = false;
   bool stats_in_flight_ = false;

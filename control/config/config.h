@@ -4,7 +4,8 @@
 //   [pop] [dataplane] [cli] [metrics] [state] [warmup]   process settings
 //   [check.NAME]                                          health checks, referenced by name
 //   [[vip]] + [[vip.backend]]                             services and their backends
-//   [bgp] [dns]                                           kept as TOML text for later
+//   [bgp]                                                 BIRD announcer (bgp/announcer.h)
+//   [dns]                                                 kept as TOML text for later
 //
 // parse_config() parses, then validates everything it can and returns either a complete
 // Config or *every* error found, each with file:line:column, a message and (often) a hint.
@@ -102,6 +103,28 @@ struct VipConfig {
   friend bool operator==(const VipConfig&, const VipConfig&) = default;
 };
 
+// [bgp]: how steerd drives BIRD (docs/bgp.md). `enabled` is false when the table is absent.
+struct BgpConfig {
+  bool enabled = false;
+  std::string socket;                      // BIRD's control socket
+  std::string snippet;                     // file steerd writes its protocols to ("" = none)
+  std::string protocol_prefix = "steer_";  // [a-z][a-z0-9_]*, at most 32
+  uint32_t local_as = 0;                   // for the drain prepend; 0 = not set
+  bool announce_all = true;                // "all" (true) or "any" of an address's VIPs healthy
+  uint32_t announce_hold_ms = 2000;
+  uint32_t min_interval_ms = 1000;
+  uint32_t reconcile_ms = 500;
+  uint32_t request_timeout_ms = 2000;
+  uint32_t drain_ms = 30000;
+  uint32_t drain_prepend = 3;
+  std::vector<std::string> drain_communities{};  // "ASN:VALUE", each 0..65535
+  std::vector<std::string> communities{};
+  double valve_share = 0.5;
+  uint32_t valve_window_ms = 60000;
+
+  friend bool operator==(const BgpConfig&, const BgpConfig&) = default;
+};
+
 struct Config {
   std::string pop_name, pop_region;
   std::string dataplane_socket = "/run/steer/dataplane.sock";
@@ -116,9 +139,10 @@ struct Config {
   uint32_t warmup_max_ms = 5000;
   std::map<std::string, CheckConfig> checks;
   std::vector<VipConfig> vips;  // in file order
-  // The contents of the [bgp] / [dns] tables re-serialised as TOML (a document whose root is
-  // that table); "" when the section is absent.
-  std::string bgp_toml, dns_toml;
+  BgpConfig bgp;
+  // The contents of the [dns] table re-serialised as TOML (a document whose root is that
+  // table); "" when the section is absent.
+  std::string dns_toml;
 
   // The VIP named `name_or_address`, or the one at "ADDR:PORT/proto" (IPv6 as "[v6]:PORT/tcp"),
   // or at "ADDR:PORT" or "ADDR" when exactly one VIP matches. nullptr when none or ambiguous.

@@ -490,12 +490,101 @@ void parse_settings(const toml::table& root, Config& c, Sink& sink) {
     s.only({"max_ms"});
     s.integer("max_ms", 0, 600000, c.warmup_max_ms);
   }
-  for (std::string_view key : {"bgp", "dns"}) {
-    if (const toml::table* t = section_table(root, key, sink)) {
-      std::ostringstream os;
-      os << *t;
-      (key == "bgp" ? c.bgp_toml : c.dns_toml) = os.str();
+  if (const toml::table* t = section_table(root, "dns", sink)) {
+    std::ostringstream os;
+    os << *t;
+    c.dns_toml = os.str();
+  }
+}
+
+// --- [bgp] --------------------------------------------------------------------------------
+
+// A BGP standard community "ASN:VALUE" (both 0..65535), as BIRD writes (ASN,VALUE).
+bool is_community(std::string_view s) {
+  const size_t colon = s.find(':');
+  if (colon == std::string_view::npos) return false;
+  auto part = [](std::string_view p) {
+    uint32_t v = 0;
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+    return !p.empty() && ec == std::errc() && end == p.data() + p.size() && v <= 65535;
+  };
+  return part(s.substr(0, colon)) && part(s.substr(colon + 1));
+}
+
+void parse_communities(const Section& s, std::string_view key, std::vector<std::string>& out) {
+  const toml::node* n = s.get(key);
+  if (!n) return;
+  const toml::array* a = n->as_array();
+  if (a == nullptr) {
+    s.type_error(*n, key, "an array of \"ASN:VALUE\" strings", "for example [\"65001:666\"]");
+    return;
+  }
+  out.clear();
+  for (const toml::node& e : *a) {
+    if (!e.is_string() || !is_community(e.as_string()->get())) {
+      s.error(e,
+              fmt::format("'{}' entries must be BGP communities \"ASN:VALUE\" with both parts "
+                          "0..65535",
+                          s.name(key)),
+              "for example \"65001:666\"");
+      continue;
     }
+    out.push_back(e.as_string()->get());
+  }
+}
+
+bool is_protocol_prefix(std::string_view s) {
+  if (s.empty() || s.size() > 32 || !(s[0] >= 'a' && s[0] <= 'z')) return false;
+  return std::all_of(s.begin(), s.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+  });
+}
+
+void parse_bgp(const toml::table& root, Config& c, Sink& sink) {
+  const toml::table* t = section_table(root, "bgp", sink);
+  if (t == nullptr) return;
+  BgpConfig& b = c.bgp;
+  b.enabled = true;
+  Section s(*t, "bgp", sink);
+  s.only({"socket", "snippet", "protocol_prefix", "local_as", "announce", "announce_hold_ms",
+          "min_interval_ms", "reconcile_ms", "request_timeout_ms", "drain_ms", "drain_prepend",
+          "drain_communities", "communities", "valve_share", "valve_window_ms"});
+  s.missing("socket", "[bgp] needs 'socket', the path of BIRD's control socket",
+            "for example socket = \"/run/bird/bird.ctl\"");
+  s.string("socket", b.socket, true);
+  s.string("snippet", b.snippet);
+  std::string prefix;
+  if (s.string("protocol_prefix", prefix)) {
+    if (is_protocol_prefix(prefix)) {
+      b.protocol_prefix = prefix;
+    } else {
+      s.error(*s.get("protocol_prefix"),
+              fmt::format("'bgp.protocol_prefix' must be 1..32 of a-z, 0-9 and '_', starting "
+                          "with a letter (got \"{}\")",
+                          printable(prefix)),
+              "BIRD protocol names are symbols; steer adds the VIP address to this prefix");
+    }
+  }
+  s.integer("local_as", 1, 4294967295LL, b.local_as);
+  std::string announce;
+  if (s.one_of("announce", {"all", "any"}, announce)) b.announce_all = announce == "all";
+  s.integer("announce_hold_ms", 0, 3600000, b.announce_hold_ms);
+  s.integer("min_interval_ms", 0, 3600000, b.min_interval_ms);
+  s.integer("reconcile_ms", 50, 600000, b.reconcile_ms);
+  s.integer("request_timeout_ms", 10, 600000, b.request_timeout_ms);
+  s.integer("drain_ms", 0, 86400000, b.drain_ms);
+  s.integer("drain_prepend", 0, 10, b.drain_prepend);
+  parse_communities(s, "drain_communities", b.drain_communities);
+  parse_communities(s, "communities", b.communities);
+  s.number("valve_share", 0.0, 1.0, b.valve_share,
+           "the share of VIP addresses health may withdraw within valve_window_ms; 1 = no valve");
+  s.integer("valve_window_ms", 1000, 86400000, b.valve_window_ms);
+  if (b.drain_prepend > 0 && b.local_as == 0 && !s.get("local_as")) {
+    s.missing("local_as",
+              fmt::format("[bgp] needs 'local_as' to prepend it {} time(s) while draining",
+                          b.drain_prepend),
+              "set local_as to the LB's AS number, or drain_prepend = 0 to drain with "
+              "communities only");
   }
 }
 
@@ -959,6 +1048,7 @@ Config parse_root(const toml::table& root, Sink& sink) {
   top.only({"pop", "dataplane", "cli", "metrics", "state", "warmup", "check", "vip", "bgp", "dns"},
            "section");
   parse_settings(root, c, sink);
+  parse_bgp(root, c, sink);
   parse_checks(root, c, sink);
   parse_vips(root, c, sink);
   return c;

@@ -391,6 +391,9 @@ Command add_show_command(CLI::App& root) {
       cmd->add_subcommand("events", "Recent events: health changes, overrides, reloads");
   CLI::App* fl = cmd->add_subcommand("flow", "Which backend a flow gets, and why");
   fl->add_option("tuple", *flow, "PROTO SRC SPORT DST DPORT")->expected(5)->required();
+  CLI::App* bgp = cmd->add_subcommand(
+      "bgp", "BGP: each VIP address announced, draining or withdrawn, since when and why");
+  bgp->add_option("vip", *arg, "only this VIP (name or address), with its history of decisions");
   auto run = [=]() -> int {
     const std::string a = arg->empty() ? "" : " " + *arg;
     if (status->parsed()) return steerd_request(*o, "show status", format_status);
@@ -403,6 +406,14 @@ Command add_show_command(CLI::App& root) {
       return steerd_request(*o, "show health" + a, format_health);
     }
     if (events->parsed()) return steerd_request(*o, "show events", format_events);
+    if (bgp->parsed()) {
+      if (arg->empty()) {
+        return steerd_request(*o, "show bgp",
+                              [](std::string_view t) { return format_bgp(t, false); });
+      }
+      return steerd_request(*o, "show bgp" + a,
+                            [](std::string_view t) { return format_bgp(t, true); });
+    }
     if (stats->parsed()) {
       for (int i = 0;; ++i) {
         if (*watch && i > 0) {
@@ -468,6 +479,43 @@ Command add_backend_command(CLI::App& root) {
   return Command{cmd, run};
 }
 
+Command add_bgp_command(CLI::App& root) {
+  auto o = std::make_shared<SteerdOptions>();
+  auto action = std::make_shared<std::string>();
+  auto target = std::make_shared<std::string>();
+  CLI::App* cmd = root.add_subcommand(
+      "bgp", "BGP overrides: announce, withdraw, drain, undrain, auto; valve release; snippet");
+  add_steerd_options(cmd, *o);
+  cmd->add_option("action", *action,
+                  "announce | withdraw | drain | undrain | auto | valve | snippet")
+      ->required()
+      ->check(
+          CLI::IsMember({"announce", "withdraw", "drain", "undrain", "auto", "valve", "snippet"}));
+  cmd->add_option("vip", *target, "VIP name or address (valve: 'release')");
+  cmd->footer(
+      "A VIP's address is announced as one route for every VIP at that address.\n"
+      "announce: announced whatever health says (not over a dead dataplane). withdraw: withdrawn\n"
+      "now. drain: announced with a lower preference ([bgp] drain_prepend, drain_communities)\n"
+      "for drain_ms, then withdrawn. undrain/auto: follow health again.\n"
+      "Overrides persist across restarts; 'steerctl show bgp VIP' shows them with who and when.\n"
+      "valve release: let withdrawals the safety valve holds go through for one window.\n"
+      "snippet: print the BIRD configuration steer's routes need (docs/bgp.md).\n");
+  auto run = [=]() -> int {
+    if (*action == "snippet") {
+      if (!target->empty()) return error(kExitUsage, "bgp snippet takes no argument");
+      return steerd_request(*o, "bgp snippet", format_bgp_snippet);
+    }
+    if (*action == "valve") {
+      if (*target != "release") return error(kExitUsage, "usage: steerctl bgp valve release");
+      return steerd_request(*o, "bgp valve release", format_bgp_done);
+    }
+    if (target->empty())
+      return error(kExitUsage, fmt::format("usage: steerctl bgp {} VIP", *action));
+    return steerd_request(*o, fmt::format("bgp {} {}", *action, *target), format_bgp_done);
+  };
+  return Command{cmd, run};
+}
+
 Command add_configure_command(CLI::App& root) {
   auto o = std::make_shared<SteerdOptions>();
   auto check = std::make_shared<std::vector<std::string>>();
@@ -519,6 +567,7 @@ int run(int argc, char** argv) {
   commands.push_back(add_dataplane_command(root));
   commands.push_back(add_show_command(root));
   commands.push_back(add_backend_command(root));
+  commands.push_back(add_bgp_command(root));
   commands.push_back(add_configure_command(root));
 
   try {

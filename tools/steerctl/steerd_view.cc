@@ -185,4 +185,86 @@ Result<std::string> format_configure(std::string_view text) {
   });
 }
 
+Result<std::string> format_bgp(std::string_view text, bool history) {
+  return guarded(text, [history](const json& d) {
+    std::string out;
+    const json& b = d.at("bird");
+    out += fmt::format("BIRD {}: {}", str(b.at("socket")),
+                       b.at("connected").get<bool>()
+                           ? fmt::format("connected ({})", str(b.at("greeting")))
+                           : fmt::format("NOT CONNECTED ({})", str(b.at("last_error"))));
+    for (const json& s : b.at("sessions")) {
+      out += fmt::format("; session {} {} {}", str(s.at("name")), str(s.at("state")),
+                         str(s.at("info")));
+    }
+    out += "\n";
+    if (!str(d.at("snippet")).empty()) {
+      out += fmt::format("snippet {}{}\n", str(d.at("snippet")),
+                         str(d.at("snippet_error")).empty()
+                             ? ""
+                             : " — CANNOT WRITE: " + str(d.at("snippet_error")));
+    }
+    const json& v = d.at("valve");
+    out += fmt::format(
+        "warm-up {}; dataplane {}; safety valve: {} of {} withdrawals by health used "
+        "in {:.0f} s{}{}\n",
+        d.at("warm").get<bool>() ? "over" : "IN PROGRESS", str(d.at("dataplane")),
+        v.at("used").get<uint64_t>(), v.at("limit").get<uint64_t>(),
+        static_cast<double>(v.at("window_ms").get<int64_t>()) / 1000.0,
+        v.at("holding").get<bool>() ? ", HOLDING A WITHDRAWAL" : "",
+        v.at("released_until_unix_ms").is_null()
+            ? ""
+            : ", released until " + when(v.at("released_until_unix_ms").get<int64_t>()));
+    out += fmt::format("{:<22} {:<10} {:<19} {:<9} {:<9} {}\n", "PREFIX", "STATE", "SINCE", "BIRD",
+                       "OVERRIDE", "WHY");
+    for (const json& u : d.at("units")) {
+      std::string bird;
+      for (const json& p : u.at("protocols")) {
+        bird += (bird.empty() ? "" : "/") + str(p.at("bird"));
+      }
+      std::string ov = "-";
+      if (!u.at("override").is_null()) ov = str(u.at("override").at("admin"));
+      const std::string pending = str(u.at("pending"));
+      out += fmt::format(
+          "{:<22} {:<10} {:<19} {:<9} {:<9} {}{}\n", str(u.at("prefix")), str(u.at("state")),
+          u.at("since_unix_ms").is_null() ? "-" : when(u.at("since_unix_ms").get<int64_t>()), bird,
+          ov, str(u.at("why")),
+          pending.empty() ? "" : "\n" + std::string(64, ' ') + "pending: " + pending);
+      if (!u.at("override").is_null()) {
+        const json& o = u.at("override");
+        out += fmt::format("{:>64}override {} by uid {}{} since {}\n", "", str(o.at("admin")),
+                           o.at("uid").get<uint64_t>(),
+                           str(o.at("user")).empty() ? "" : " (" + str(o.at("user")) + ")",
+                           when(o.at("since_unix_ms").get<int64_t>()));
+      }
+      if (!history) continue;
+      for (const json& h : u.at("history")) {
+        const int64_t at = h.at("at_unix_us").get<int64_t>();
+        const int64_t ok = h.at("confirmed_unix_us").get<int64_t>();
+        out += fmt::format("    {}.{:03d}  {:<10} {}{}\n", when(at / 1000), (at / 1000) % 1000,
+                           str(h.at("state")), str(h.at("why")),
+                           ok > 0 ? fmt::format(" (BIRD confirmed in {:.2f} ms)",
+                                                static_cast<double>(ok - at) / 1000.0)
+                                  : "");
+      }
+    }
+    out += fmt::format(
+        "BIRD column: the address's protocol / its drain twin. {} decisions, {} "
+        "drift corrections.\n",
+        d.at("decisions").get<uint64_t>(), d.at("drift_corrections").get<uint64_t>());
+    return out;
+  });
+}
+
+Result<std::string> format_bgp_done(std::string_view text) {
+  return guarded(text, [](const json& d) {
+    if (d.contains("valve")) return str(d.at("valve")) + "\n";
+    return fmt::format("{} (override: {})\n", str(d.at("result")), str(d.at("override")));
+  });
+}
+
+Result<std::string> format_bgp_snippet(std::string_view text) {
+  return guarded(text, [](const json& d) { return str(d.at("snippet")); });
+}
+
 }  // namespace steer::tools

@@ -1,4 +1,5 @@
-// DOC: human views of steerd's JSON replies (show status, vips, backends, health, events),
+// DOC: human views of steerd's JSON replies (show status, vips, backends, health, events,
+// bgp),
 // for steerctl. Pure functions from JSON text to a table; --json prints the JSON itself.
 #pragma once
 
@@ -16,5 +17,9 @@ Result<std::string> format_health(std::string_view json);
 Result<std::string> format_events(std::string_view json);
 Result<std::string> format_done(std::string_view json);
 Result<std::string> format_configure(std::string_view json);
+// show bgp: one line per VIP address; with `history`, each address's decisions too.
+Result<std::string> format_bgp(std::string_view json, bool history);
+Result<std::string> format_bgp_done(std::string_view json);
+Result<std::string> format_bgp_snippet(std::string_view json);
 
 }  // namespace steer::tools

@@ -76,6 +76,10 @@ TEST(ControlConfig, ShippedExampleParsesToItsDocumentedValues) {
   EXPECT_EQ(c->pop_region, "eu-west");
   EXPECT_EQ(c->cli_group, "steer");
   EXPECT_EQ(c->cli_mode, 0660u);
+  EXPECT_TRUE(c->bgp.enabled);
+  EXPECT_EQ(c->bgp.snippet, "/etc/bird/steer.conf");
+  EXPECT_EQ(c->bgp.local_as, 65001u);
+  EXPECT_EQ(c->bgp.drain_communities, (std::vector<std::string>{"65001:666"}));
   ASSERT_EQ(c->checks.size(), 2u);
   const CheckConfig& http = c->checks.at("web-http");
   EXPECT_EQ(http.type, CheckType::Http);
@@ -198,9 +202,21 @@ check = "d"
   address = "10.0.0.2"
   check = "u"
 [bgp]
-asn = 65001
-[bgp.peer]
-address = "10.0.0.254"
+socket = "/run/bird/bird.ctl"
+snippet = "/etc/bird/steer.conf"
+protocol_prefix = "lb_"
+local_as = 65001
+announce = "any"
+announce_hold_ms = 3000
+min_interval_ms = 1500
+reconcile_ms = 250
+request_timeout_ms = 900
+drain_ms = 60000
+drain_prepend = 2
+drain_communities = ["65001:666", "0:1"]
+communities = ["65001:100"]
+valve_share = 0.25
+valve_window_ms = 120000
 [dns]
 zone = "example.com."
 )",
@@ -264,9 +280,25 @@ zone = "example.com."
   v.backends = {{ip("10.0.0.1"), 7, "d"}, {ip("10.0.0.2"), 1, "u"}};
   EXPECT_EQ(c->vips[0], v);
 
-  // [bgp] and [dns] are kept as TOML text that parses back to the same tables.
-  EXPECT_NE(c->bgp_toml.find("asn = 65001"), std::string::npos) << c->bgp_toml;
-  EXPECT_NE(c->bgp_toml.find("address = '10.0.0.254'"), std::string::npos) << c->bgp_toml;
+  BgpConfig bgp;
+  bgp.enabled = true;
+  bgp.socket = "/run/bird/bird.ctl";
+  bgp.snippet = "/etc/bird/steer.conf";
+  bgp.protocol_prefix = "lb_";
+  bgp.local_as = 65001;
+  bgp.announce_all = false;
+  bgp.announce_hold_ms = 3000;
+  bgp.min_interval_ms = 1500;
+  bgp.reconcile_ms = 250;
+  bgp.request_timeout_ms = 900;
+  bgp.drain_ms = 60000;
+  bgp.drain_prepend = 2;
+  bgp.drain_communities = {"65001:666", "0:1"};
+  bgp.communities = {"65001:100"};
+  bgp.valve_share = 0.25;
+  bgp.valve_window_ms = 120000;
+  EXPECT_EQ(c->bgp, bgp);
+  // [dns] is kept as TOML text that parses back to the same table.
   EXPECT_NE(c->dns_toml.find("zone = 'example.com.'"), std::string::npos) << c->dns_toml;
 }
 
@@ -279,7 +311,7 @@ TEST(ControlConfig, EmptyFileGivesDefaults) {
   EXPECT_EQ(c->cli_mode, 0660u);
   EXPECT_EQ(c->metrics_listen, "127.0.0.1:9610");
   EXPECT_EQ(c->warmup_max_ms, 5000u);
-  EXPECT_EQ(c->bgp_toml, "");
+  EXPECT_FALSE(c->bgp.enabled);
 }
 
 // A VIP with only its required keys gets every default of the contract.
@@ -706,9 +738,50 @@ TEST(ControlConfigErrors, MetricsListenIsAddressColonPort) {
   }
 }
 
-TEST(ControlConfigErrors, BgpAndDnsMustBeTablesAndAreOtherwiseUnchecked) {
+TEST(ControlConfigErrors, BgpAndDnsMustBeTables) {
   EXPECT_TRUE(one_error("bgp = 1\n", "t.toml:1:7", "'bgp' must be a table"));
   EXPECT_TRUE(parses("[dns]\nanything = [1, \"two\"]\n[dns.deep.er]\nx = true\n"));
+}
+
+TEST(ControlConfig, BgpDefaults) {
+  auto c = parse_config(lines({"[bgp]", "socket = \"/run/bird/bird.ctl\"", "local_as = 65001"}),
+                        "t.toml");
+  ASSERT_TRUE(c) << format_errors(c.error());
+  EXPECT_TRUE(c->bgp.enabled);
+  EXPECT_EQ(c->bgp.protocol_prefix, "steer_");
+  EXPECT_TRUE(c->bgp.announce_all);
+  EXPECT_EQ(c->bgp.snippet, "");
+  EXPECT_EQ(c->bgp.announce_hold_ms, 2000u);
+  EXPECT_EQ(c->bgp.min_interval_ms, 1000u);
+  EXPECT_EQ(c->bgp.drain_prepend, 3u);
+  EXPECT_EQ(c->bgp.valve_share, 0.5);
+  // Drain by communities only needs no AS number.
+  EXPECT_TRUE(parses(lines({"[bgp]", "socket = \"s\"", "drain_prepend = 0"})));
+}
+
+TEST(ControlConfigErrors, BgpRules) {
+  EXPECT_TRUE(one_error(lines({"[bgp]", "local_as = 65001"}), "t.toml:1:1", "[bgp] needs 'socket'",
+                        "/run/bird/bird.ctl"));
+  EXPECT_TRUE(one_error(lines({"[bgp]", "socket = \"s\""}), "t.toml:1:1",
+                        "[bgp] needs 'local_as' to prepend it 3 time(s)", "drain_prepend = 0"));
+  EXPECT_TRUE(
+      one_error(lines({"[bgp]", "socket = \"s\"", "local_as = 1", "protocol_prefix = \"9x\""}),
+                "t.toml:4:19", "'bgp.protocol_prefix' must be 1..32 of a-z"));
+  EXPECT_TRUE(one_error(lines({"[bgp]", "socket = \"s\"", "local_as = 1",
+                               "drain_communities = [\"65001:666\", \"70000:1\"]"}),
+                        "t.toml:4:35", "BGP communities \"ASN:VALUE\""));
+  EXPECT_TRUE(one_error(lines({"[bgp]", "socket = \"s\"", "local_as = 1", "communities = \"1:2\""}),
+                        "t.toml:4:15", "'bgp.communities' must be an array"));
+  EXPECT_TRUE(one_error(lines({"[bgp]", "socket = \"s\"", "local_as = 1", "announce = \"al\""}),
+                        "t.toml:4:12", "'bgp.announce' must be one of", "did you mean \"all\"?"));
+  EXPECT_TRUE(one_error(lines({"[bgp]", "socket = \"s\"", "local_as = 1", "valve_share = 1.5"}),
+                        "t.toml:4:15", "'bgp.valve_share' must be a number 0..1"));
+  EXPECT_TRUE(one_error(lines({"[bgp]", "socket = \"s\"", "local_as = 0"}), "t.toml:3:12",
+                        "'bgp.local_as' must be an integer 1..4294967295"));
+  EXPECT_TRUE(one_error(lines({"[bgp]", "socket = \"s\"", "local_as = 1", "reconcile_ms = 10"}),
+                        "t.toml:4:16", "'bgp.reconcile_ms' must be an integer 50..600000"));
+  EXPECT_TRUE(one_error(lines({"[bgp]", "sockit = \"s\"", "local_as = 1"}), "t.toml:2:1",
+                        "unknown key 'bgp.sockit'", "socket"));
 }
 
 // --- many errors -------------------------------------------------------------------------------

@@ -149,8 +149,9 @@ socket = "/tmp/dp.sock"
 }
 
 TEST(ConfigDiff, LiveSettingsAndKeptSectionsAreReported) {
-  const Config next = parse(base_with("name = \"ams1\"", "name = \"ams2\"") +
-                            "[dataplane]\npush_interval_ms = 50\n[bgp]\nasn = 1\n");
+  const Config next =
+      parse(base_with("name = \"ams1\"", "name = \"ams2\"") +
+            "[dataplane]\npush_interval_ms = 50\n[bgp]\nsocket = \"s\"\nlocal_as = 1\n");
   const ConfigDiff d = diff_configs(parse(kBase), next);
   EXPECT_EQ(d.settings_changed,
             (std::vector<std::string>{"pop.name", "dataplane.push_interval_ms", "bgp"}));
