@@ -511,13 +511,12 @@ json Announcer::show(const std::optional<IpAddress>& only) const {
                {"last_poll_unix_ms", last_poll_unix_ms_},
                {"last_reconfiguration", last_reconfiguration_},
                {"sessions", sessions}};
-  auto& policy = const_cast<Policy&>(policy_);  // valve_used() prunes its window
   const auto released = policy_.valve_released_until();
   json valve = {
       {"share", opt_.policy.valve_share},
       {"window_ms", opt_.policy.valve_window.count()},
       {"limit", policy_.valve_limit()},
-      {"used", policy.valve_used(Clock::now())},
+      {"used", policy_.valve_used(Clock::now())},
       {"holding", policy_.valve_holding()},
       {"released_until_unix_ms",
        released && *released > Clock::now() ? json(unix_ms_of(*released)) : json(nullptr)}};

@@ -59,11 +59,10 @@ size_t Policy::valve_limit() const {
   return std::max<size_t>(1, static_cast<size_t>(std::floor(opt_.valve_share * n + 1e-9)));
 }
 
-size_t Policy::valve_used(Clock::time_point now) {
-  while (!withdrawals_.empty() && withdrawals_.front() + opt_.valve_window <= now) {
-    withdrawals_.pop_front();
-  }
-  return withdrawals_.size();
+size_t Policy::valve_used(Clock::time_point now) const {
+  return static_cast<size_t>(
+      std::count_if(withdrawals_.begin(), withdrawals_.end(),
+                    [&](Clock::time_point t) { return t + opt_.valve_window > now; }));
 }
 
 std::optional<Clock::time_point> Policy::valve_released_until() const {
@@ -162,7 +161,10 @@ std::vector<Decision> Policy::evaluate(const PolicyInputs& in, Clock::time_point
       }
     }
     if (health_withdraw && u.state != RouteState::Withdrawn) {
-      const size_t used = valve_used(now);
+      while (!withdrawals_.empty() && withdrawals_.front() + opt_.valve_window <= now) {
+        withdrawals_.pop_front();
+      }
+      const size_t used = withdrawals_.size();
       const size_t limit = valve_limit();
       if (used >= limit && now >= valve_released_until_) {
         u.held_by_valve = true;

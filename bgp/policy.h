@@ -114,7 +114,7 @@ class Policy {
   const std::map<std::string, UnitState>& units() const { return units_; }
   const UnitState* unit(const std::string& name) const;
   // Health withdrawals within the window ending at `now`, and how many the valve allows.
-  size_t valve_used(Clock::time_point now);
+  size_t valve_used(Clock::time_point now) const;
   size_t valve_limit() const;
   std::optional<Clock::time_point> valve_released_until() const;
   bool valve_holding() const;
