@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "bgp/bird_client.h"
+#include "tests/support/run_io.h"
 
 namespace steer::bgp {
 namespace {
@@ -264,13 +265,7 @@ class BirdTest : public ::testing::Test {
   }
 
   bool run_until(const std::function<bool()>& pred, Clock::duration limit = 10s) {
-    const auto end = Clock::now() + limit;
-    while (Clock::now() < end) {
-      if (pred()) return true;
-      io_.restart();
-      io_.run_for(5ms);
-    }
-    return pred();
+    return steer::test::run_io_until(io_, pred, limit, 5ms);
   }
 
   // Starts an asynchronous call and runs the io_context until its callback fires.

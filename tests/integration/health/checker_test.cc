@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 
 #include "servers.h"
+#include "tests/support/run_io.h"
 
 namespace steer::control::health {
 namespace {
@@ -74,13 +75,7 @@ struct Harness {
 
   // Runs the io_context until pred() holds or `limit` passes; returns pred().
   bool run_until(const std::function<bool()>& pred, Clock::duration limit = 5s) {
-    const auto end = Clock::now() + limit;
-    while (Clock::now() < end) {
-      if (pred()) return true;
-      io.restart();
-      io.run_for(2ms);
-    }
-    return pred();
+    return steer::test::run_io_until(io, pred, limit, 2ms);
   }
   void run_for(Clock::duration d) {
     run_until([] { return false; }, d);

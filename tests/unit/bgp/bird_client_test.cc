@@ -11,6 +11,7 @@
 
 #include "fake_bird.h"
 #include "fixtures.h"
+#include "tests/support/run_io.h"
 
 namespace steer::bgp {
 namespace {
@@ -75,13 +76,7 @@ class BirdClientTest : public ::testing::Test {
 
   // Runs the io_context until pred() holds or `limit` passes; returns pred().
   bool run_until(const std::function<bool()>& pred, Clock::duration limit = 5s) {
-    const auto end = Clock::now() + limit;
-    while (Clock::now() < end) {
-      if (pred()) return true;
-      io_.restart();
-      io_.run_for(5ms);
-    }
-    return pred();
+    return steer::test::run_io_until(io_, pred, limit, 5ms);
   }
   void run_for(Clock::duration d) {
     run_until([] { return false; }, d);
