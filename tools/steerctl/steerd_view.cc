@@ -82,6 +82,15 @@ Result<std::string> format_status(std::string_view text) {
     out += fmt::format("VIPs: {} configured, {} healthy\n",
                        d.at("vips").at("configured").get<uint64_t>(),
                        d.at("vips").at("healthy").get<uint64_t>());
+    if (d.contains("bgp") && !d.at("bgp").is_null()) {
+      const json& b = d.at("bgp");
+      out += fmt::format("BGP: BIRD {}; {} of {} VIP addresses announced{}\n",
+                         b.at("bird_connected").get<bool>() ? "connected" : "NOT CONNECTED",
+                         b.at("announced").get<uint64_t>(), b.at("addresses").get<uint64_t>(),
+                         b.at("valve_holding").get<bool>() ? "; SAFETY VALVE HOLDING" : "");
+    } else {
+      out += "BGP: off (no [bgp] in the configuration)\n";
+    }
     return out;
   });
 }
