@@ -416,17 +416,23 @@ void Announcer::on_protocols(const std::vector<BirdProtocol>& protocols) {
     if (u.toggles_in_flight || u.missing) continue;
     const bool want_normal = desired_normal(u);
     const bool want_drain = desired_drain(u);
-    if (u.normal_up != want_normal || u.drain_up != want_drain) {
-      ++drift_corrections_;
-      snippet_written_.clear();  // the file may have been changed too: write it again
-      event(fmt::format(
-          "bgp: BIRD drifted for {}: BIRD has {} {} and {} {}, steer wants {} (BIRD restarted, "
-          "reconfigured or toggled by hand): re-asserting",
-          host_prefix(u.health.address), name, bird_state_text(u.normal_up, false),
-          drain_protocol(name), bird_state_text(u.drain_up, false),
-          route_state_name(policy_.unit(name) ? policy_.unit(name)->state
-                                              : RouteState::Withdrawn)));
+    if (u.normal_up == want_normal && u.drain_up == want_drain) {
+      // BIRD holds the decision though no toggle of ours said so (it read the snippet at a
+      // restart or `configure`): confirmed now, at the latest.
+      if (!u.history.empty() && u.history.back().confirmed_unix_us == 0 &&
+          u.history.back().state != "held") {
+        u.history.back().confirmed_unix_us = wall_us();
+      }
+      continue;
     }
+    ++drift_corrections_;
+    snippet_written_.clear();  // the file may have been changed too: write it again
+    event(fmt::format(
+        "bgp: BIRD drifted for {}: BIRD has {} {} and {} {}, steer wants {} (BIRD restarted, "
+        "reconfigured or toggled by hand): re-asserting",
+        host_prefix(u.health.address), name, bird_state_text(u.normal_up, false),
+        drain_protocol(name), bird_state_text(u.drain_up, false),
+        route_state_name(policy_.unit(name) ? policy_.unit(name)->state : RouteState::Withdrawn)));
   }
   act();
 }

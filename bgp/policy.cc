@@ -62,7 +62,7 @@ size_t Policy::valve_limit() const {
 size_t Policy::valve_used(Clock::time_point now) const {
   return static_cast<size_t>(
       std::count_if(withdrawals_.begin(), withdrawals_.end(),
-                    [&](Clock::time_point t) { return t + opt_.valve_window > now; }));
+                    [&](const auto& kv) { return kv.second + opt_.valve_window > now; }));
 }
 
 std::optional<Clock::time_point> Policy::valve_released_until() const {
@@ -161,10 +161,10 @@ std::vector<Decision> Policy::evaluate(const PolicyInputs& in, Clock::time_point
       }
     }
     if (health_withdraw && u.state != RouteState::Withdrawn) {
-      while (!withdrawals_.empty() && withdrawals_.front() + opt_.valve_window <= now) {
-        withdrawals_.pop_front();
-      }
-      const size_t used = withdrawals_.size();
+      std::erase_if(withdrawals_,
+                    [&](const auto& kv) { return kv.second + opt_.valve_window <= now; });
+      // Other addresses health withdrew within the window (this one again is not one more).
+      const size_t used = withdrawals_.size() - withdrawals_.count(name);
       const size_t limit = valve_limit();
       if (used >= limit && now >= valve_released_until_) {
         u.held_by_valve = true;
@@ -173,10 +173,12 @@ std::vector<Decision> Policy::evaluate(const PolicyInputs& in, Clock::time_point
             "health within {:.0f} s (limit {}); health: {}",
             used, units_.size(), seconds(opt_.valve_window), limit, why);
         if (!was_held) out.push_back(Decision{name, u.state, u.state, u.pending, true});
-        wake_at(withdrawals_.front() + opt_.valve_window);
+        Clock::time_point first = Clock::time_point::max();
+        for (const auto& [unit, t] : withdrawals_) first = std::min(first, t);
+        wake_at(first + opt_.valve_window);
         continue;
       }
-      withdrawals_.push_back(now);
+      withdrawals_[name] = now;
     }
     out.push_back(Decision{name, u.state, target, why, false});
     u.state = target;

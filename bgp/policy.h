@@ -21,17 +21,18 @@
 // Warm-up: until `warm`, only operator overrides change anything; every unit keeps the state it
 // was adopted with (what BIRD announced when steerd started).
 //
-// Safety valve: health may withdraw at most max(1, floor(valve_share x units)) units within
-// `valve_window`. A withdrawal beyond that is held (the route stays announced), said loudly
-// (a Decision with held = true) and shown, until the window frees a slot or an operator
-// releases the valve for one window. Dataplane death and operator withdrawals bypass it.
+// Safety valve: health may withdraw at most max(1, floor(valve_share x units)) different
+// units within `valve_window` (valve_share 1: no limit). A withdrawal of one more unit is held
+// (the route stays announced), said loudly (a Decision with held = true) and shown, until the
+// window frees a slot or an operator releases the valve for one window. Withdrawing a unit
+// again that health withdrew within the window is always allowed. Dataplane death and
+// operator withdrawals bypass the valve.
 //
 // Not thread-safe; the control thread owns it.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -122,7 +123,9 @@ class Policy {
  private:
   PolicyOptions opt_;
   std::map<std::string, UnitState> units_;
-  std::deque<Clock::time_point> withdrawals_;  // health withdrawals, oldest first
+  // The last health withdrawal of each unit (the valve counts addresses, not events: one
+  // address withdrawn twice in the window is one address).
+  std::map<std::string, Clock::time_point> withdrawals_;
   Clock::time_point valve_released_until_{};
   std::optional<Clock::time_point> next_wake_;
 };

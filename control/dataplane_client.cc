@@ -227,10 +227,32 @@ asio::awaitable<void> DataplaneClient::session() {
     just_connected_ = true;
     desired_dirty_ = desired_dirty_ || !desired_.empty();
     maybe_push();
+    // While idle the socket is watched too: the dataplane sends nothing unasked, so the
+    // socket turning readable means it closed (a killed dataplane), seen at once rather than
+    // at the next status poll.
+    auto readable = std::make_shared<bool>(false);
     while (!stopped_) {
       if (queue_.empty()) {
+        *readable = false;
+        sock.async_wait(stream_protocol::socket::wait_read,
+                        [this, readable](const asio::error_code& e) {
+                          if (e) return;
+                          *readable = true;
+                          wake_.cancel();
+                        });
         wake_.expires_at(SteadyClock::time_point::max());
         co_await wake_.async_wait(asio::redirect_error(use_awaitable, ec));
+        if (*readable) {
+          char byte = 0;
+          asio::error_code read_ec;
+          const size_t n = sock.read_some(asio::buffer(&byte, 1), read_ec);
+          set_health(DataplaneHealth::Down, read_ec || n == 0
+                                                ? "dataplane API: connection closed"
+                                                : "dataplane API: unexpected data while idle");
+          break;
+        }
+        asio::error_code ignore;
+        sock.cancel(ignore);  // the watch; a request is next
         continue;
       }
       Pending p = std::move(queue_.front());

@@ -196,6 +196,40 @@ TEST(BgpPolicy, TheValveAlwaysAllowsOneWithdrawal) {
   EXPECT_EQ(h.state("only"), RouteState::Withdrawn);
 }
 
+// valve_share 1 means no valve: every address may go, and go again.
+TEST(BgpPolicy, ValveShareOneNeverHolds) {
+  Harness h({"a", "b", "c"});
+  h.policy.set_options([] {
+    PolicyOptions o = options();
+    o.valve_share = 1.0;
+    return o;
+  }());
+  h.at(0);
+  h.at(2000);
+  for (const char* n : {"a", "b", "c"}) h.health(n, false);
+  EXPECT_EQ(h.at(2100).size(), 3u);
+  EXPECT_FALSE(h.policy.valve_holding());
+}
+
+// The valve counts addresses, not events: an address that health withdrew, that came back
+// and fails again within the window, is withdrawn again (a single-VIP PoP that fails twice in
+// a minute must not stay announced).
+TEST(BgpPolicy, TheSameAddressWithdrawnTwiceInTheWindowIsOneAddress) {
+  Harness h({"only"});
+  h.at(0);
+  h.at(2000);
+  h.health("only", false);
+  EXPECT_EQ(h.at(2100).size(), 1u);
+  h.health("only", true);
+  EXPECT_TRUE(h.at(3000).empty());
+  EXPECT_EQ(h.at(5000).size(), 1u);  // announced again after the hold-down
+  h.health("only", false);
+  auto d = h.at(6000);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_FALSE(d[0].held);
+  EXPECT_EQ(h.state("only"), RouteState::Withdrawn);
+}
+
 TEST(BgpPolicy, OperatorWithdrawAndAnnounceActAtOnce) {
   Harness h({"a", "b"});
   h.at(0);
