@@ -1,5 +1,6 @@
 #include "bgp/announcer.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -130,15 +131,19 @@ void Announcer::set_options(AnnouncerOptions options) {
   evaluate();
 }
 
-bool Announcer::has_unit(const IpAddress& address) const {
-  return units_.contains(unit_name(opt_.protocol_prefix, address));
+std::string Announcer::address_unit(const IpAddress& address) const {
+  return unit_name(opt_.protocol_prefix, address);
+}
+
+std::string Announcer::group_unit(std::string_view group) const {
+  return group_unit_name(opt_.protocol_prefix, group);
 }
 
 void Announcer::update(std::vector<UnitHealth> units, bool warm, bool dataplane_ok,
                        std::string dataplane) {
   std::map<std::string, Unit> next;
   for (UnitHealth& h : units) {
-    const std::string name = unit_name(opt_.protocol_prefix, h.address);
+    const std::string name = h.group.empty() ? address_unit(h.route.address) : group_unit(h.group);
     Unit u;
     if (auto it = units_.find(name); it != units_.end()) u = std::move(it->second);
     u.name = name;
@@ -148,7 +153,7 @@ void Announcer::update(std::vector<UnitHealth> units, bool warm, bool dataplane_
   for (auto& [name, old] : units_) {
     if (next.contains(name)) continue;
     // Gone from the configuration: withdraw it; the snippet drops it.
-    event(fmt::format("bgp: {} left the configuration: withdrawing", old.health.address));
+    event(fmt::format("bgp: {} left the configuration: withdrawing", old.health.label()));
     if (bird_ && bird_->connected()) {
       for (const std::string& p : {name, drain_protocol(name)}) {
         bird_->set_enabled(p, false, [](BirdResult<Toggle>) {});
@@ -175,7 +180,7 @@ void Announcer::evaluate() {
     UnitInput ui;
     ui.healthy = u.health.healthy;
     ui.health = u.health.health;
-    if (auto it = overrides_.find(u.health.address.to_string()); it != overrides_.end()) {
+    if (auto it = overrides_.find(u.health.label()); it != overrides_.end()) {
       ui.admin = it->second.admin;
       ui.admin_since = steady_of(it->second.since_unix_ms);
       ui.admin_by = it->second.by.text();
@@ -191,13 +196,13 @@ void Announcer::evaluate() {
       event(
           fmt::format("bgp: SAFETY VALVE: NOT withdrawing {}: {}. Release with `steerctl bgp "
                       "valve release`, or withdraw it with `steerctl bgp withdraw {}`",
-                      u.health.address, d.why, u.health.address));
+                      u.health.label(), d.why, u.health.label()));
       remember(u, "held", d.why);
       continue;
     }
     ++decisions_;
-    event(fmt::format("bgp: {} {} -> {}: {}", host_prefix(u.health.address),
-                      route_state_name(d.from), route_state_name(d.to), d.why));
+    event(fmt::format("bgp: {} {} -> {}: {}", u.health.route, route_state_name(d.from),
+                      route_state_name(d.to), d.why));
     remember(u, std::string(route_state_name(d.to)), d.why);
   }
   act();
@@ -222,8 +227,8 @@ bool Announcer::desired_drain(const Unit& u) const {
 std::string Announcer::snippet_text() const {
   std::vector<SnippetUnit> list;
   for (const auto& [name, u] : units_) {
-    list.push_back(
-        SnippetUnit{name, u.health.address, u.health.vips, desired_normal(u), desired_drain(u)});
+    list.push_back(SnippetUnit{name, u.health.route, u.health.label(), u.health.vips,
+                               desired_normal(u), desired_drain(u)});
   }
   return render_snippet(list, opt_.attributes, opt_.protocol_prefix);
 }
@@ -398,7 +403,7 @@ void Announcer::on_protocols(const std::vector<BirdProtocol>& protocols) {
       remember(u, std::string(route_state_name(s)), "adopted: " + why);
       policy_.adopt(name, s, std::move(why), now);
     }
-    event(fmt::format("bgp: adopted BIRD's state for {} VIP address(es)", units_.size()));
+    event(fmt::format("bgp: adopted BIRD's state for {} route(s)", units_.size()));
     evaluate();
     return;
   }
@@ -430,18 +435,17 @@ void Announcer::on_protocols(const std::vector<BirdProtocol>& protocols) {
     event(fmt::format(
         "bgp: BIRD drifted for {}: BIRD has {} {} and {} {}, steer wants {} (BIRD restarted, "
         "reconfigured or toggled by hand): re-asserting",
-        host_prefix(u.health.address), name, bird_state_text(u.normal_up, false),
-        drain_protocol(name), bird_state_text(u.drain_up, false),
+        u.health.route, name, bird_state_text(u.normal_up, false), drain_protocol(name),
+        bird_state_text(u.drain_up, false),
         route_state_name(policy_.unit(name) ? policy_.unit(name)->state : RouteState::Withdrawn)));
   }
   act();
 }
 
-Result<std::string> Announcer::set_admin(const IpAddress& address, Admin admin,
-                                         const Operator& by) {
-  const std::string name = unit_name(opt_.protocol_prefix, address);
-  if (!units_.contains(name)) return fail(fmt::format("{} is not a VIP address", address));
-  const std::string key = address.to_string();
+Result<std::string> Announcer::set_admin(const std::string& unit, Admin admin, const Operator& by) {
+  auto it = units_.find(unit);
+  if (it == units_.end()) return fail(fmt::format("no announce unit {}", unit));
+  const std::string key = it->second.health.label();
   if (admin == Admin::Auto) {
     overrides_.erase(key);
   } else {
@@ -449,10 +453,10 @@ Result<std::string> Announcer::set_admin(const IpAddress& address, Admin admin,
   }
   if (auto r = save_overrides(); !r) return tl::unexpected(r.error());
   event(fmt::format("bgp: {}: {} {}", by.text(), admin == Admin::Auto ? "auto" : admin_name(admin),
-                    address));
+                    key));
   evaluate();
-  const UnitState* s = policy_.unit(name);
-  return fmt::format("{}: {}", host_prefix(address),
+  const UnitState* s = policy_.unit(unit);
+  return fmt::format("{}: {}", it->second.health.route,
                      s ? fmt::format("{} ({})", route_state_name(s->state),
                                      s->pending.empty() ? s->why : s->pending)
                        : "unknown");
@@ -480,9 +484,11 @@ void Announcer::load_overrides() {
   }
   for (const json& o : doc["overrides"]) {
     auto a = o.is_object() ? parse_admin(o.value("admin", "")) : std::nullopt;
-    auto address = IpAddress::parse(o.is_object() ? o.value("address", "") : "");
-    if (!a || !address) continue;
-    overrides_[address->to_string()] =
+    // ("address": the name in the first version of this file.)
+    const std::string unit =
+        o.is_object() ? o.value("unit", o.value("address", std::string())) : std::string();
+    if (!a || unit.empty()) continue;
+    overrides_[unit] =
         Override{*a, o.value("since_unix_ms", int64_t{0}),
                  Operator{o.value("uid", uint32_t{0}), o.value("user", std::string())}};
   }
@@ -491,8 +497,8 @@ void Announcer::load_overrides() {
 Result<void> Announcer::save_overrides() const {
   if (opt_.overrides_path.empty()) return {};
   json list = json::array();
-  for (const auto& [address, o] : overrides_) {
-    list.push_back({{"address", address},
+  for (const auto& [unit, o] : overrides_) {
+    list.push_back({{"unit", unit},
                     {"admin", admin_name(o.admin)},
                     {"since_unix_ms", o.since_unix_ms},
                     {"uid", o.by.uid},
@@ -503,7 +509,7 @@ Result<void> Announcer::save_overrides() const {
   return write_file_atomic(opt_.overrides_path, json{{"overrides", list}}.dump(2) + "\n");
 }
 
-json Announcer::show(const std::optional<IpAddress>& only) const {
+json Announcer::show(const std::vector<std::string>& only) const {
   json sessions = json::array();
   for (const BirdProtocol& p : sessions_) {
     sessions.push_back({{"name", p.name}, {"state", p.state}, {"info", p.info}});
@@ -528,10 +534,10 @@ json Announcer::show(const std::optional<IpAddress>& only) const {
        released && *released > Clock::now() ? json(unix_ms_of(*released)) : json(nullptr)}};
   json units = json::array();
   for (const auto& [name, u] : units_) {
-    if (only && u.health.address != *only) continue;
+    if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) continue;
     const UnitState* s = policy_.unit(name);
     json ov = nullptr;
-    if (auto it = overrides_.find(u.health.address.to_string()); it != overrides_.end()) {
+    if (auto it = overrides_.find(u.health.label()); it != overrides_.end()) {
       ov = {{"admin", admin_name(it->second.admin)},
             {"since_unix_ms", it->second.since_unix_ms},
             {"uid", it->second.by.uid},
@@ -552,8 +558,9 @@ json Announcer::show(const std::optional<IpAddress>& only) const {
                          {"desired", desired_drain(u) ? "up" : "down"},
                          {"bird", bird_state_text(u.drain_up, u.missing && !u.drain_up)}});
     units.push_back({{"unit", name},
-                     {"prefix", host_prefix(u.health.address)},
-                     {"address", u.health.address.to_string()},
+                     {"prefix", u.health.route.to_string()},
+                     {"label", u.health.label()},
+                     {"group", u.health.group.empty() ? json(nullptr) : json(u.health.group)},
                      {"vips", u.health.vips},
                      {"state", s ? route_state_name(s->state) : "withdrawn"},
                      {"since_unix_ms", s ? json(unix_ms_of(s->since)) : json(nullptr)},
@@ -588,13 +595,13 @@ std::string Announcer::metrics() const {
   };
   head("steer_bgp_bird_connected", "gauge", "1 while steerd holds BIRD's control socket");
   out += fmt::format("steer_bgp_bird_connected {}\n", bird_ && bird_->connected() ? 1 : 0);
-  head("steer_bgp_route_state", "gauge", "1 for the VIP address's current route state");
+  head("steer_bgp_route_state", "gauge",
+       "1 for the route's current state (per VIP address or group prefix)");
   for (const auto& [name, u] : units_) {
     const UnitState* s = policy_.unit(name);
     for (RouteState r : {RouteState::Announced, RouteState::Draining, RouteState::Withdrawn}) {
-      out += fmt::format("steer_bgp_route_state{{prefix=\"{}\",state=\"{}\"}} {}\n",
-                         host_prefix(u.health.address), route_state_name(r),
-                         s && s->state == r ? 1 : 0);
+      out += fmt::format("steer_bgp_route_state{{prefix=\"{}\",state=\"{}\"}} {}\n", u.health.route,
+                         route_state_name(r), s && s->state == r ? 1 : 0);
     }
   }
   head("steer_bgp_session_up", "gauge", "1 when BIRD's BGP session is Established");

@@ -32,6 +32,7 @@
 #include "bgp/policy.h"
 #include "bgp/snippet.h"
 #include "common/ip_address.h"
+#include "common/ip_prefix.h"
 #include "common/result.h"
 
 namespace steer::bgp {
@@ -47,12 +48,16 @@ struct AnnouncerOptions {
   std::string overrides_path;  // persisted operator overrides
 };
 
-// What steerd knows about one VIP address.
+// What steerd knows about one announce unit: a VIP address (its host route), or a
+// [[bgp.group]] (its aggregate route).
 struct UnitHealth {
-  IpAddress address;
-  std::vector<std::string> vips;  // names of the VIPs at this address
+  IpPrefix route;                 // /32 or /128 of the address, or the group's prefix
+  std::string group;              // "" for an address
+  std::vector<std::string> vips;  // names of the VIPs it stands for
   bool healthy = false;
   std::string health;  // in words
+  // "192.0.2.10" or "group edge_v4": how operators and logs name it.
+  std::string label() const { return group.empty() ? route.address.to_string() : "group " + group; }
 };
 
 struct Operator {
@@ -76,16 +81,19 @@ class Announcer {
   // The current inputs; evaluates the policy and acts on its decisions.
   void update(std::vector<UnitHealth> units, bool warm, bool dataplane_ok, std::string dataplane);
 
-  // Operator commands. `address` must be one of the units. Auto clears the override.
-  Result<std::string> set_admin(const IpAddress& address, Admin admin, const Operator& by);
+  // The unit names (unit_name / group_unit_name) of an address and of a group.
+  std::string address_unit(const IpAddress& address) const;
+  std::string group_unit(std::string_view group) const;
+
+  // Operator commands on a unit (by name). Auto clears the override.
+  Result<std::string> set_admin(const std::string& unit, Admin admin, const Operator& by);
   std::string release_valve(const Operator& by);
 
-  // `show bgp` (one unit when `only` is set) and Prometheus lines.
-  nlohmann::json show(const std::optional<IpAddress>& only) const;
+  // `show bgp` (only the named units when `only` is not empty) and Prometheus lines.
+  nlohmann::json show(const std::vector<std::string>& only) const;
   std::string metrics() const;
   // The snippet for the current units and decisions (also what is written to the file).
   std::string snippet_text() const;
-  bool has_unit(const IpAddress& address) const;
 
  private:
   struct Override {
@@ -129,8 +137,9 @@ class Announcer {
   Log log_;
   std::unique_ptr<BirdClient> bird_;
   Policy policy_;
-  std::map<std::string, Unit> units_;          // by unit name
-  std::map<std::string, Override> overrides_;  // by address text
+  std::map<std::string, Unit> units_;  // by unit name
+  // By unit: the address ("192.0.2.10") or "group NAME" (stable if protocol_prefix changes).
+  std::map<std::string, Override> overrides_;
   bool warm_ = false;
   bool dataplane_ok_ = false;
   std::string dataplane_;

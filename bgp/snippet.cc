@@ -18,6 +18,10 @@ std::string unit_name(std::string_view prefix, const IpAddress& address) {
   return fmt::format("{}{}_{}", prefix, address.is_v4() ? "v4" : "v6", text);
 }
 
+std::string group_unit_name(std::string_view prefix, std::string_view group) {
+  return fmt::format("{}g_{}", prefix, group);
+}
+
 std::string host_prefix(const IpAddress& address) {
   return fmt::format("{}/{}", address, address.is_v4() ? 32 : 128);
 }
@@ -30,8 +34,8 @@ std::string community_call(std::string_view community) {
                      community.substr(colon + 1));
 }
 
-std::string route_line(const IpAddress& address, const std::vector<std::string>& commands) {
-  std::string line = fmt::format("  route {} blackhole", host_prefix(address));
+std::string route_line(const IpPrefix& route, const std::vector<std::string>& commands) {
+  std::string line = fmt::format("  route {} blackhole", route);
   if (commands.empty()) return line + ";\n";
   line += " {";
   for (const std::string& c : commands) line += " " + c;
@@ -57,15 +61,15 @@ std::string render_snippet(const std::vector<SnippetUnit>& units, const RouteAtt
   for (const std::string& c : attrs.drain_communities) drain.push_back(community_call(c));
   for (const std::string& c : attrs.communities) drain.push_back(community_call(c));
   for (const SnippetUnit& u : units) {
-    const char* family = u.address.is_v4() ? "ipv4" : "ipv6";
+    const char* family = u.route.is_v4() ? "ipv4" : "ipv6";
     std::string vips;
     for (const std::string& v : u.vips) vips += (vips.empty() ? "" : ", ") + v;
-    out += fmt::format("\n# {} ({})\n", u.address, vips);
+    out += fmt::format("\n# {} ({})\n", u.label, vips);
     out += fmt::format("protocol static {} {{\n  {};\n{}  disabled {};\n}}\n", u.name, family,
-                       route_line(u.address, normal), u.normal_enabled ? "no" : "yes");
+                       route_line(u.route, normal), u.normal_enabled ? "no" : "yes");
     out +=
         fmt::format("protocol static {} {{\n  {};\n{}  disabled {};\n}}\n", drain_protocol(u.name),
-                    family, route_line(u.address, drain), u.drain_enabled ? "no" : "yes");
+                    family, route_line(u.route, drain), u.drain_enabled ? "no" : "yes");
   }
   return out;
 }

@@ -1,9 +1,11 @@
 // DOC: the BIRD configuration steer owns — naming of its protocols and the snippet file.
 //
-// Each VIP address is one announce unit with two `protocol static` in BIRD:
+// Each VIP address is one announce unit, and so is each [[bgp.group]] (an aggregate route
+// covering several VIPs); each unit has two `protocol static` in BIRD:
 //   <prefix>v4_192_0_2_10         route 192.0.2.10/32 blackhole  (+ `communities`)
 //   <prefix>v4_192_0_2_10_drain   the same route, AS path prepended `drain_prepend` times with
 //                                 local_as and `drain_communities` added: a lower preference
+//   <prefix>g_edge_v4 (+ _drain)  route 192.0.2.0/24 blackhole: the group `edge_v4`
 // Announced = the first enabled; draining = the second enabled; withdrawn = neither. The
 // "blackhole" next hop only matters inside BIRD: the LB's BIRD exports these routes to its BGP
 // peers (next hop self) and to no kernel table.
@@ -19,12 +21,15 @@
 #include <vector>
 
 #include "common/ip_address.h"
+#include "common/ip_prefix.h"
 #include "common/result.h"
 
 namespace steer::bgp {
 
 // "<prefix>v4_192_0_2_10", "<prefix>v6_2001_db8__10".
 std::string unit_name(std::string_view prefix, const IpAddress& address);
+// "<prefix>g_<group>".
+std::string group_unit_name(std::string_view prefix, std::string_view group);
 inline std::string drain_protocol(std::string_view unit) { return std::string(unit) + "_drain"; }
 // "192.0.2.10/32", "2001:db8::10/128".
 std::string host_prefix(const IpAddress& address);
@@ -37,8 +42,9 @@ struct RouteAttributes {
 };
 
 struct SnippetUnit {
-  std::string name;  // unit_name()
-  IpAddress address;
+  std::string name;  // unit_name() or group_unit_name()
+  IpPrefix route;
+  std::string label;              // for the comment: the address or "group NAME"
   std::vector<std::string> vips;  // for the comment
   bool normal_enabled = false;
   bool drain_enabled = false;

@@ -144,25 +144,38 @@ bgp::AnnouncerOptions Daemon::bgp_options() const {
   return o;
 }
 
-// One unit per VIP address: healthy when all (or any, per [bgp] announce) of its VIPs are.
+// One unit per VIP address (healthy when all, or any, per [bgp] announce, of its VIPs are)
+// and one per [[bgp.group]] (the same over the group's VIPs).
 void Daemon::bgp_update() {
   if (!announcer_ || !dataplane_) return;
-  std::map<IpAddress, bgp::UnitHealth> units;
-  for (const VipView& vv : views_) {
-    bgp::UnitHealth& u = units[vv.config->address];
+  auto combine = [](bgp::UnitHealth& u, const VipView& vv, bool all) {
     const bool first = u.vips.empty();
-    u.address = vv.config->address;
     u.vips.push_back(vv.config->name);
-    u.healthy =
-        first ? vv.healthy
-              : (config_.bgp.announce_all ? u.healthy && vv.healthy : u.healthy || vv.healthy);
+    u.healthy = first ? vv.healthy : (all ? u.healthy && vv.healthy : u.healthy || vv.healthy);
     u.health += fmt::format("{}{} {}/{} up (needs {})", first ? "" : "; ", vv.config->name, vv.up,
                             vv.backends.size(), vv.required);
+  };
+  std::map<IpAddress, bgp::UnitHealth> addresses;
+  for (const VipView& vv : views_) {
+    bgp::UnitHealth& u = addresses[vv.config->address];
+    u.route = IpPrefix::host(vv.config->address);
+    combine(u, vv, config_.bgp.announce_all);
   }
   std::vector<bgp::UnitHealth> list;
-  for (auto& [address, u] : units) {
-    u.health = fmt::format("{}: {}", u.healthy ? "healthy" : "unhealthy", u.health);
+  for (auto& [address, u] : addresses) list.push_back(std::move(u));
+  for (const BgpGroupConfig& g : config_.bgp.groups) {
+    bgp::UnitHealth u;
+    u.route = g.prefix;
+    u.group = g.name;
+    for (const std::string& name : g.vips) {
+      for (const VipView& vv : views_) {
+        if (vv.config->name == name) combine(u, vv, g.announce_all);
+      }
+    }
     list.push_back(std::move(u));
+  }
+  for (bgp::UnitHealth& u : list) {
+    u.health = fmt::format("{}: {}", u.healthy ? "healthy" : "unhealthy", u.health);
   }
   const DataplaneHealth h = dataplane_->health();
   // BGP waits for the dataplane's first verdict too: a steerd restart must not withdraw
@@ -359,7 +372,7 @@ std::string Daemon::cmd_show_status() const {
   for (const VipView& v : views_) healthy += v.healthy;
   doc["vips"] = {{"configured", views_.size()}, {"healthy", healthy}};
   if (announcer_) {
-    const json b = announcer_->show(std::nullopt);
+    const json b = announcer_->show({});
     size_t announced = 0;
     for (const json& u : b["units"]) announced += u["state"] != "withdrawn";
     doc["bgp"] = {{"bird_connected", b["bird"]["connected"]},
@@ -615,16 +628,38 @@ std::string Daemon::cmd_backend(const std::vector<std::string_view>& args, const
   return ok_json(doc, "done");
 }
 
-// A VIP's name, "ADDR:PORT/proto", or a VIP address: the address BGP announces.
 namespace {
-std::optional<IpAddress> bgp_address(const Config& c, std::string_view arg) {
-  if (const VipConfig* v = c.find_vip(arg)) return v->address;
-  auto a = IpAddress::parse(arg);
-  if (a && std::any_of(c.vips.begin(), c.vips.end(),
-                       [&](const VipConfig& v) { return v.address == *a; })) {
-    return a;
+
+// The announce units an operator's word names: a [[bgp.group]] by name, or a VIP (its name,
+// "ADDR:PORT/proto", or its address) — its address's unit, plus, with `with_groups`, every
+// group that contains the VIP. Empty when the word names nothing.
+std::vector<std::string> bgp_units(const Config& c, const bgp::Announcer& a, std::string_view arg,
+                                   bool with_groups) {
+  for (const BgpGroupConfig& g : c.bgp.groups) {
+    if (g.name == arg) return {a.group_unit(g.name)};
   }
-  return std::nullopt;
+  std::optional<IpAddress> address;
+  if (const VipConfig* v = c.find_vip(arg)) {
+    address = v->address;
+  } else if (auto ip = IpAddress::parse(arg)) {
+    if (std::any_of(c.vips.begin(), c.vips.end(),
+                    [&](const VipConfig& x) { return x.address == *ip; })) {
+      address = ip;
+    }
+  }
+  if (!address) return {};
+  std::vector<std::string> out{a.address_unit(*address)};
+  if (!with_groups) return out;
+  for (const BgpGroupConfig& g : c.bgp.groups) {
+    for (const std::string& name : g.vips) {
+      const VipConfig* v = c.find_vip(name);
+      if (v != nullptr && v->address == *address) {
+        out.push_back(a.group_unit(g.name));
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 constexpr std::string_view kNoBgp =
@@ -633,10 +668,10 @@ constexpr std::string_view kNoBgp =
 
 std::string Daemon::cmd_show_bgp(std::string_view vip) const {
   if (!announcer_) return reply_error(reply::kNotReady, kNoBgp);
-  std::optional<IpAddress> only;
+  std::vector<std::string> only;
   if (!vip.empty()) {
-    only = bgp_address(config_, vip);
-    if (!only) return reply_error(kNotFound, fmt::format("no VIP '{}'", vip));
+    only = bgp_units(config_, *announcer_, vip, true);
+    if (only.empty()) return reply_error(kNotFound, fmt::format("no VIP or BGP group '{}'", vip));
   }
   return ok_json(announcer_->show(only));
 }
@@ -664,10 +699,13 @@ std::string Daemon::cmd_bgp(const std::vector<std::string_view>& args, const Pee
   if (args.size() != 2 || (valve && args[1] != "release")) {
     return reply_error(reply::kBadArgument, kUsage);
   }
-  std::optional<IpAddress> address;
+  std::string unit;
   if (!valve) {
-    address = bgp_address(config_, args[1]);
-    if (!address) return reply_error(kNotFound, fmt::format("no VIP '{}'", args[1]));
+    auto units = bgp_units(config_, *announcer_, args[1], false);
+    if (units.empty()) {
+      return reply_error(kNotFound, fmt::format("no VIP or BGP group '{}'", args[1]));
+    }
+    unit = units.front();
   }
   if (!peer.may_change) {
     return reply_error(kPermissionDenied,
@@ -675,9 +713,9 @@ std::string Daemon::cmd_bgp(const std::vector<std::string_view>& args, const Pee
   }
   const bgp::Operator by{peer.uid, peer.user};
   if (valve) return ok_json(json{{"valve", announcer_->release_valve(by)}}, "done");
-  auto r = announcer_->set_admin(*address, *admin, by);
+  auto r = announcer_->set_admin(unit, *admin, by);
   if (!r) return reply_error(reply::kRuntimeError, r.error().message);
-  return ok_json(json{{"address", address->to_string()},
+  return ok_json(json{{"unit", unit},
                       {"override", admin == bgp::Admin::Auto ? "auto" : bgp::admin_name(*admin)},
                       {"result", *r}},
                  "done");

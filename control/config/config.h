@@ -27,6 +27,7 @@
 #include <tl/expected.hpp>
 
 #include "common/ip_address.h"
+#include "common/ip_prefix.h"
 
 namespace steer::control {
 
@@ -103,6 +104,17 @@ struct VipConfig {
   friend bool operator==(const VipConfig&, const VipConfig&) = default;
 };
 
+// [[bgp.group]]: one route covering several VIPs (an aggregate such as a /24), announced when
+// all (or any) of them are healthy, besides each VIP address's own host route.
+struct BgpGroupConfig {
+  std::string name;               // [a-z][a-z0-9_]*, at most 24
+  IpPrefix prefix;                // every VIP of the group is inside it
+  std::vector<std::string> vips;  // VIP names (default: every VIP inside the prefix)
+  bool announce_all = true;       // default: [bgp] announce
+
+  friend bool operator==(const BgpGroupConfig&, const BgpGroupConfig&) = default;
+};
+
 // [bgp]: how steerd drives BIRD (docs/bgp.md). `enabled` is false when the table is absent.
 struct BgpConfig {
   bool enabled = false;
@@ -121,6 +133,7 @@ struct BgpConfig {
   std::vector<std::string> communities{};
   double valve_share = 0.5;
   uint32_t valve_window_ms = 60000;
+  std::vector<BgpGroupConfig> groups;
 
   friend bool operator==(const BgpConfig&, const BgpConfig&) = default;
 };

@@ -548,7 +548,7 @@ void parse_bgp(const toml::table& root, Config& c, Sink& sink) {
   Section s(*t, "bgp", sink);
   s.only({"socket", "snippet", "protocol_prefix", "local_as", "announce", "announce_hold_ms",
           "min_interval_ms", "reconcile_ms", "request_timeout_ms", "drain_ms", "drain_prepend",
-          "drain_communities", "communities", "valve_share", "valve_window_ms"});
+          "drain_communities", "communities", "valve_share", "valve_window_ms", "group"});
   s.missing("socket", "[bgp] needs 'socket', the path of BIRD's control socket",
             "for example socket = \"/run/bird/bird.ctl\"");
   s.string("socket", b.socket, true);
@@ -1042,6 +1042,108 @@ void parse_vips(const toml::table& root, Config& c, Sink& sink) {
   cross_check_vips(c, sites, sink);
 }
 
+bool is_group_name(std::string_view s) {
+  if (s.empty() || s.size() > 24 || !(s[0] >= 'a' && s[0] <= 'z')) return false;
+  return std::all_of(s.begin(), s.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+  });
+}
+
+// [[bgp.group]], after the VIPs (a group names them).
+void parse_bgp_groups(const toml::table& root, Config& c, Sink& sink) {
+  const toml::table* bgp = root.get("bgp") ? root.get("bgp")->as_table() : nullptr;
+  const toml::node* n = bgp ? bgp->get("group") : nullptr;
+  if (n == nullptr) return;
+  const toml::array* a = n->as_array();
+  if (a == nullptr || !a->is_array_of_tables()) {
+    sink.at(*n, "'bgp.group' must be an array of tables", "write each group as a [[bgp.group]]");
+    return;
+  }
+  std::vector<std::string_view> vip_names;
+  for (const VipConfig& v : c.vips) vip_names.push_back(v.name);
+  std::map<std::string, const toml::node*> seen;
+  for (const toml::node& gn : *a) {
+    const toml::table& t = *gn.as_table();
+    Section s(t, "bgp.group", sink);
+    s.only({"name", "prefix", "vips", "announce"});
+    s.missing("name", "a [[bgp.group]] needs a 'name'", "for example name = \"edge_v4\"");
+    s.missing("prefix", "a [[bgp.group]] needs a 'prefix'",
+              "for example prefix = \"192.0.2.0/24\"");
+    BgpGroupConfig g;
+    g.announce_all = c.bgp.announce_all;
+    bool ok = true;
+    if (s.string("name", g.name)) {
+      if (!is_group_name(g.name)) {
+        s.error(*s.get("name"),
+                fmt::format("'bgp.group.name' must be 1..24 of a-z, 0-9 and '_', starting with a "
+                            "letter (got \"{}\")",
+                            printable(g.name)));
+        ok = false;
+      } else if (auto [it, fresh] = seen.emplace(g.name, s.get("name")); !fresh) {
+        s.error(*s.get("name"), fmt::format("duplicate group name '{}'", g.name),
+                fmt::format("first defined at {}", position(it->second->source())));
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    std::string prefix;
+    if (s.string("prefix", prefix)) {
+      if (auto p = IpPrefix::parse(prefix)) {
+        g.prefix = *p;
+      } else {
+        s.error(*s.get("prefix"),
+                fmt::format("'bgp.group.prefix' must be an IPv4 or IPv6 prefix ADDR/LEN with no "
+                            "host bits set (got \"{}\")",
+                            printable(prefix)),
+                "for example \"192.0.2.0/24\" or \"2001:db8::/48\"");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    std::string announce;
+    if (s.one_of("announce", {"all", "any"}, announce)) g.announce_all = announce == "all";
+    if (const toml::node* vn = s.get("vips")) {
+      const toml::array* va = vn->as_array();
+      if (va == nullptr) {
+        s.type_error(*vn, "vips", "an array of VIP names");
+        ok = false;
+      } else {
+        for (const toml::node& e : *va) {
+          const VipConfig* v = e.is_string() ? c.find_vip(e.as_string()->get()) : nullptr;
+          if (v == nullptr || v->name != e.as_string()->get()) {
+            s.error(e,
+                    fmt::format("'bgp.group.vips' entries must be names of VIPs (got {})",
+                                e.is_string() ? "\"" + printable(e.as_string()->get()) + "\""
+                                              : std::string("a non-string")),
+                    e.is_string() ? suggestion(e.as_string()->get(), vip_names, "VIPs") : "");
+            ok = false;
+            continue;
+          }
+          if (ok && !g.prefix.contains(v->address)) {
+            s.error(e, fmt::format("VIP '{}' ({}) is not inside the group's prefix {}", v->name,
+                                   v->address, g.prefix));
+            ok = false;
+            continue;
+          }
+          g.vips.push_back(v->name);
+        }
+      }
+    } else if (ok) {
+      for (const VipConfig& v : c.vips) {
+        if (g.prefix.contains(v.address)) g.vips.push_back(v.name);
+      }
+    }
+    if (ok && g.vips.empty()) {
+      s.error(t, fmt::format("group '{}' has no VIP: none is inside {}", g.name, g.prefix),
+              "list the VIPs with vips = [...] or widen the prefix");
+      ok = false;
+    }
+    if (ok) c.bgp.groups.push_back(std::move(g));
+  }
+}
+
 Config parse_root(const toml::table& root, Sink& sink) {
   Config c;
   Section top(root, "", sink);
@@ -1051,6 +1153,7 @@ Config parse_root(const toml::table& root, Sink& sink) {
   parse_bgp(root, c, sink);
   parse_checks(root, c, sink);
   parse_vips(root, c, sink);
+  parse_bgp_groups(root, c, sink);
   return c;
 }
 

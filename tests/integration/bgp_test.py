@@ -150,7 +150,8 @@ def case_bird_restart(lab, c):
     decisions are back in BIRD and at the router"""
     start_bgp(lab, c)
     r = lab.steerctl("bgp", "withdraw", "web")
-    c.require(r.returncode == 0, f"steerctl bgp withdraw web: {r.stdout.strip()} {r.stderr.strip()}")
+    c.require(r.returncode == 0,
+              f"steerctl bgp withdraw web: {r.stdout.strip()} {r.stderr.strip()}")
     lab.wait_route("v4", set(), timeout=5)
     with RouteWatch(lab) as w:
         # 1. A plain restart: BIRD reads steer's snippet and announces just the v6 VIP.
@@ -362,7 +363,8 @@ def case_drain_overrides(lab, c):
     c.check(r.returncode == 1 and "permission denied" in r.stderr,
             f"withdraw as uid 65534 refused: {r.stderr.strip()}")
     r = lab.steerctl("bgp", "withdraw", "nosuch")
-    c.check(r.returncode == 1 and "no VIP 'nosuch'" in r.stderr, f"unknown VIP: {r.stderr.strip()}")
+    c.check(r.returncode == 1 and "no VIP or BGP group 'nosuch'" in r.stderr,
+            f"unknown VIP: {r.stderr.strip()}")
     r = lab.steerctl("bgp", "frob", "web")
     c.check(r.returncode == 2, f"unknown action: exit {r.returncode}")
     r = lab.steerctl("bgp", "withdraw", "web6")
@@ -396,6 +398,49 @@ def case_drain_overrides(lab, c):
             and "steer_bgp_bird_connected 1" in m, "metrics: route state and BIRD connection")
 
 
+
+def router_has(lab, prefix):
+    """True when the router's kernel has a route for exactly `prefix`."""
+    out = lab.run("router", ["ip", "-6" if ":" in prefix else "-4", "route", "show", prefix])
+    return bool(out.stdout.strip())
+
+
+def case_group(lab, c):
+    """a [[bgp.group]] aggregate (192.0.2.0/24) beside the host routes: announced while its VIPs
+    are healthy, its own overrides, withdrawn with them"""
+    lab.wait_bgp()
+    lab.steerd_up(bgp={"group": [{"name": "edge4", "prefix": "192.0.2.0/24"}]})
+    lab.wait_route("v4", {"lb1"}, timeout=15)
+    wait_until("the group's /24 at the router", lambda: router_has(lab, "192.0.2.0/24") or None,
+               timeout=10)
+    c.check(True, "the router has 192.0.2.0/24 (the group) and 192.0.2.10/32 (the address)")
+    doc = json.loads(lab.steerctl("show", "bgp", "web", "--json").stdout)
+    labels = sorted(u["label"] for u in doc["units"])
+    c.check(labels == ["192.0.2.10", "group edge4"],
+            f"show bgp web: the VIP's address and its group ({labels})")
+    g = [u for u in doc["units"] if u["group"] == "edge4"][0]
+    c.check(g["vips"] == ["web", "echo", "udp-echo"] and g["prefix"] == "192.0.2.0/24",
+            f"the group holds every VIP inside its prefix: {g['vips']}")
+    r = lab.steerctl("bgp", "withdraw", "edge4")
+    c.check(r.returncode == 0, f"steerctl bgp withdraw edge4: {r.stdout.strip()}")
+    wait_until("the /24 withdrawn", lambda: not router_has(lab, "192.0.2.0/24") or None, timeout=5)
+    c.check(router_has(lab, "192.0.2.10/32") and lab.router_routes("v6"),
+            "only the group left the router: the host routes stay")
+    r = lab.steerctl("bgp", "auto", "edge4")
+    wait_until("the /24 back", lambda: router_has(lab, "192.0.2.0/24") or None, timeout=5)
+    c.check(True, "bgp auto edge4: the /24 is back")
+    kill_servers(lab)
+    wait_until("everything withdrawn", lambda: (not router_has(lab, "192.0.2.0/24")
+                                                and not lab.router_routes("v4")) or None,
+               timeout=10)
+    c.check(True, "every backend down: the /24 and the /32 both withdrawn")
+    snip = lab.steerctl("bgp", "snippet").stdout
+    c.check("protocol static steer_g_edge4 {" in snip and "route 192.0.2.0/24 blackhole" in snip,
+            "the snippet has the group's protocol and route")
+    start_servers(lab)
+    wait_until("the /24 back", lambda: router_has(lab, "192.0.2.0/24") or None, timeout=15)
+    c.check(True, "servers back: the /24 returns")
+
 CASES = {
     "health-withdraw": ("slbg-hw", case_health_withdraw),
     "dataplane-kill": ("slbg-dp", case_dataplane_kill),
@@ -405,6 +450,7 @@ CASES = {
     "ecmp-move": ("slbg-ec", case_ecmp_move),
     "valve": ("slbg-va", case_valve),
     "drain-overrides": ("slbg-dr", case_drain_overrides),
+    "group": ("slbg-gr", case_group),
 }
 
 

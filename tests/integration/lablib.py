@@ -1258,7 +1258,7 @@ STEERD_BGP_DEFAULTS = {
 
 
 def toml_value(v):
-    """A Python value (bool, int, float, str, list of those) as a TOML value."""
+    """A Python value (bool, int, float, str, list or dict of those) as a TOML value."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
@@ -1267,6 +1267,8 @@ def toml_value(v):
         return json.dumps(v)  # a TOML basic string: the same escapes
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):  # an inline table: group = [{name = "g", prefix = "..."}]
+        return "{" + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + "}"
     raise ValueError(f"no TOML value for {v!r}")
 
 

@@ -234,10 +234,13 @@ Result<std::string> format_bgp(std::string_view text, bool history) {
       std::string ov = "-";
       if (!u.at("override").is_null()) ov = str(u.at("override").at("admin"));
       const std::string pending = str(u.at("pending"));
+      const std::string group = u.contains("group") && !u.at("group").is_null()
+                                    ? "group " + str(u.at("group")) + ": "
+                                    : "";
       out += fmt::format(
           "{:<22} {:<10} {:<19} {:<9} {:<9} {}{}\n", str(u.at("prefix")), str(u.at("state")),
           u.at("since_unix_ms").is_null() ? "-" : when(u.at("since_unix_ms").get<int64_t>()), bird,
-          ov, str(u.at("why")),
+          ov, group + str(u.at("why")),
           pending.empty() ? "" : "\n" + std::string(64, ' ') + "pending: " + pending);
       if (!u.at("override").is_null()) {
         const json& o = u.at("override");

@@ -80,6 +80,9 @@ TEST(ControlConfig, ShippedExampleParsesToItsDocumentedValues) {
   EXPECT_EQ(c->bgp.snippet, "/etc/bird/steer.conf");
   EXPECT_EQ(c->bgp.local_as, 65001u);
   EXPECT_EQ(c->bgp.drain_communities, (std::vector<std::string>{"65001:666"}));
+  ASSERT_EQ(c->bgp.groups.size(), 1u);
+  EXPECT_EQ(c->bgp.groups[0].prefix.to_string(), "192.0.2.0/24");
+  EXPECT_EQ(c->bgp.groups[0].vips, (std::vector<std::string>{"web"}));
   ASSERT_EQ(c->checks.size(), 2u);
   const CheckConfig& http = c->checks.at("web-http");
   EXPECT_EQ(http.type, CheckType::Http);
@@ -782,6 +785,56 @@ TEST(ControlConfigErrors, BgpRules) {
                         "t.toml:4:16", "'bgp.reconcile_ms' must be an integer 50..600000"));
   EXPECT_TRUE(one_error(lines({"[bgp]", "sockit = \"s\"", "local_as = 1"}), "t.toml:2:1",
                         "unknown key 'bgp.sockit'", "socket"));
+}
+
+// [[bgp.group]]: an aggregate announced for several VIPs.
+std::string bgp_groups(std::initializer_list<std::string_view> group_lines) {
+  std::string text = lines({"[bgp]", "socket = \"s\"", "local_as = 1"});
+  text += "\n" + lines(group_lines) + "\n";
+  text += lines({"[[vip]]", "name = \"web\"", "address = \"192.0.2.10\"", "port = 80", "[[vip]]",
+                 "name = \"api\"", "address = \"192.0.2.20\"", "port = 443", "[[vip]]",
+                 "name = \"web6\"", "address = \"2001:db8::10\"", "port = 80"});
+  return text;
+}
+
+TEST(ControlConfig, BgpGroupsNameTheirVipsOrTakeEveryVipInside) {
+  auto c =
+      parse_config(bgp_groups({"[[bgp.group]]", "name = \"edge_v4\"", "prefix = \"192.0.2.0/24\"",
+                               "[[bgp.group]]", "name = \"web_only\"", "prefix = \"192.0.2.0/28\"",
+                               "vips = [\"web\"]", "announce = \"any\""}),
+                   "t.toml");
+  ASSERT_TRUE(c) << format_errors(c.error());
+  ASSERT_EQ(c->bgp.groups.size(), 2u);
+  EXPECT_EQ(c->bgp.groups[0].name, "edge_v4");
+  EXPECT_EQ(c->bgp.groups[0].prefix.to_string(), "192.0.2.0/24");
+  EXPECT_EQ(c->bgp.groups[0].vips, (std::vector<std::string>{"web", "api"}));
+  EXPECT_TRUE(c->bgp.groups[0].announce_all);
+  EXPECT_EQ(c->bgp.groups[1].vips, (std::vector<std::string>{"web"}));
+  EXPECT_FALSE(c->bgp.groups[1].announce_all);
+}
+
+TEST(ControlConfigErrors, BgpGroupRules) {
+  EXPECT_TRUE(one_error(bgp_groups({"[[bgp.group]]", "name = \"g\"", "prefix = \"192.0.2.1/24\""}),
+                        "t.toml:7:10", "'bgp.group.prefix' must be an IPv4 or IPv6 prefix"));
+  EXPECT_TRUE(one_error(bgp_groups({"[[bgp.group]]", "name = \"g\"", "prefix = \"192.0.2.0/24\"",
+                                    "vips = [\"wbe\"]"}),
+                        "t.toml:8:9", "'bgp.group.vips' entries must be names of VIPs",
+                        "did you mean 'web'?"));
+  EXPECT_TRUE(one_error(bgp_groups({"[[bgp.group]]", "name = \"g\"", "prefix = \"192.0.2.0/24\"",
+                                    "vips = [\"web6\"]"}),
+                        "t.toml:8:9",
+                        "VIP 'web6' (2001:db8::10) is not inside the group's prefix"));
+  EXPECT_TRUE(
+      one_error(bgp_groups({"[[bgp.group]]", "name = \"g\"", "prefix = \"198.51.100.0/24\""}),
+                "t.toml:5:1", "group 'g' has no VIP: none is inside 198.51.100.0/24"));
+  EXPECT_TRUE(
+      one_error(bgp_groups({"[[bgp.group]]", "name = \"G-1\"", "prefix = \"192.0.2.0/24\""}),
+                "t.toml:6:8", "'bgp.group.name' must be 1..24 of a-z"));
+  EXPECT_TRUE(one_error(bgp_groups({"[[bgp.group]]", "name = \"g\"", "prefix = \"192.0.2.0/24\"",
+                                    "[[bgp.group]]", "name = \"g\"", "prefix = \"192.0.2.0/25\""}),
+                        "t.toml:9:8", "duplicate group name 'g'", "first defined at line 6:8"));
+  EXPECT_TRUE(one_error(bgp_groups({"[[bgp.group]]", "prefix = \"192.0.2.0/24\""}), "t.toml:5:1",
+                        "a [[bgp.group]] needs a 'name'"));
 }
 
 // --- many errors -------------------------------------------------------------------------------
