@@ -235,6 +235,11 @@ std::string Announcer::snippet_text() const {
 
 void Announcer::write_snippet() {
   if (opt_.snippet.empty()) return;
+  // Until steerd has read what BIRD announces, the file keeps the previous decisions (a BIRD
+  // that restarts meanwhile must not read "everything withdrawn"); only a missing file is
+  // written at once, so that BIRD can start at all.
+  std::error_code ec;
+  if (!adopted_ && std::filesystem::exists(opt_.snippet, ec)) return;
   std::string text = snippet_text();
   if (text == snippet_written_) return;
   if (auto r = write_file_atomic(opt_.snippet, text); !r) {
