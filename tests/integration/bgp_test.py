@@ -411,6 +411,7 @@ def case_group(lab, c):
     lab.wait_bgp()
     lab.steerd_up(bgp={"group": [{"name": "edge4", "prefix": "192.0.2.0/24"}]})
     lab.wait_route("v4", {"lb1"}, timeout=15)
+    lab.wait_route("v6", {"lb1"}, timeout=15)
     wait_until("the group's /24 at the router", lambda: router_has(lab, "192.0.2.0/24") or None,
                timeout=10)
     c.check(True, "the router has 192.0.2.0/24 (the group) and 192.0.2.10/32 (the address)")

@@ -38,6 +38,11 @@ struct Harness {
     return policy.evaluate(in, now);
   }
   RouteState state(const char* n) const { return policy.unit(n)->state; }
+  // Healthy units announced: the first evaluation, then the 2 s hold-down.
+  void settle() {
+    at(0);
+    at(2000);
+  }
   void health(const char* n, bool ok) {
     in.units[n].healthy = ok;
     in.units[n].health = ok ? "ok" : "0/4 up (needs 1)";
@@ -66,8 +71,7 @@ TEST(BgpPolicy, HealthyUnitIsAnnouncedAfterTheHoldDown) {
 
 TEST(BgpPolicy, UnhealthyUnitIsWithdrawnAtOnce) {
   Harness h({"a", "b", "c", "d"});
-  h.at(0);
-  h.at(2000);
+  h.settle();
   h.health("a", false);
   auto d = h.at(2001);
   ASSERT_EQ(d.size(), 1u);
@@ -84,8 +88,7 @@ TEST(BgpPolicy, FlappingHealthChangesTheRouteAtABoundedRate) {
     o.valve_share = 1.0;
     return o;
   }());
-  h.at(0);
-  h.at(2000);
+  h.settle();
   int changes = 0;
   for (int t = 2100; t <= 22000; t += 100) {
     h.health("a", (t / 100) % 2 == 0);
@@ -126,8 +129,7 @@ TEST(BgpPolicy, MinimumIntervalSpacesAnnouncementsAfterAWithdraw) {
 
 TEST(BgpPolicy, DataplaneDownWithdrawsEverythingPastTheValve) {
   Harness h({"a", "b", "c", "d"});
-  h.at(0);
-  h.at(2000);
+  h.settle();
   h.in.dataplane_ok = false;
   h.in.dataplane = "down: connection refused";
   auto d = h.at(2100);
@@ -145,8 +147,7 @@ TEST(BgpPolicy, DataplaneDownWithdrawsEverythingPastTheValve) {
 
 TEST(BgpPolicy, SafetyValveHoldsWithdrawalsBeyondTheShareAndSaysSo) {
   Harness h({"a", "b", "c", "d"});  // share 0.5 of 4: two per window
-  h.at(0);
-  h.at(2000);
+  h.settle();
   for (const char* n : {"a", "b", "c", "d"}) h.health(n, false);
   auto d = h.at(3000);
   ASSERT_EQ(d.size(), 4u);
@@ -172,8 +173,7 @@ TEST(BgpPolicy, SafetyValveHoldsWithdrawalsBeyondTheShareAndSaysSo) {
 
 TEST(BgpPolicy, ReleasingTheValveLetsHeldWithdrawalsThrough) {
   Harness h({"a", "b"});  // share 0.5 of 2: one per window
-  h.at(0);
-  h.at(2000);
+  h.settle();
   h.health("a", false);
   h.health("b", false);
   auto d = h.at(2100);
@@ -189,8 +189,7 @@ TEST(BgpPolicy, ReleasingTheValveLetsHeldWithdrawalsThrough) {
 // A PoP with a single VIP address can always withdraw it.
 TEST(BgpPolicy, TheValveAlwaysAllowsOneWithdrawal) {
   Harness h({"only"});
-  h.at(0);
-  h.at(2000);
+  h.settle();
   h.health("only", false);
   EXPECT_EQ(h.at(2100).size(), 1u);
   EXPECT_EQ(h.state("only"), RouteState::Withdrawn);
@@ -204,8 +203,7 @@ TEST(BgpPolicy, ValveShareOneNeverHolds) {
     o.valve_share = 1.0;
     return o;
   }());
-  h.at(0);
-  h.at(2000);
+  h.settle();
   for (const char* n : {"a", "b", "c"}) h.health(n, false);
   EXPECT_EQ(h.at(2100).size(), 3u);
   EXPECT_FALSE(h.policy.valve_holding());
@@ -216,8 +214,7 @@ TEST(BgpPolicy, ValveShareOneNeverHolds) {
 // a minute must not stay announced).
 TEST(BgpPolicy, TheSameAddressWithdrawnTwiceInTheWindowIsOneAddress) {
   Harness h({"only"});
-  h.at(0);
-  h.at(2000);
+  h.settle();
   h.health("only", false);
   EXPECT_EQ(h.at(2100).size(), 1u);
   h.health("only", true);
@@ -232,8 +229,7 @@ TEST(BgpPolicy, TheSameAddressWithdrawnTwiceInTheWindowIsOneAddress) {
 
 TEST(BgpPolicy, OperatorWithdrawAndAnnounceActAtOnce) {
   Harness h({"a", "b"});
-  h.at(0);
-  h.at(2000);
+  h.settle();
   h.admin("a", Admin::Withdraw, 2100);
   auto d = h.at(2100);
   ASSERT_EQ(d.size(), 1u);
@@ -252,8 +248,7 @@ TEST(BgpPolicy, OperatorWithdrawAndAnnounceActAtOnce) {
 
 TEST(BgpPolicy, DrainLowersPreferenceThenWithdrawsThenUndrainAnnounces) {
   Harness h({"a", "b"});
-  h.at(0);
-  h.at(2000);
+  h.settle();
   h.admin("a", Admin::Drain, 3000);
   auto d = h.at(3000);
   ASSERT_EQ(d.size(), 1u);
@@ -273,8 +268,7 @@ TEST(BgpPolicy, DrainLowersPreferenceThenWithdrawsThenUndrainAnnounces) {
 
 TEST(BgpPolicy, UndrainDuringTheDrainAnnouncesAgain) {
   Harness h({"a", "b"});
-  h.at(0);
-  h.at(2000);
+  h.settle();
   h.admin("a", Admin::Drain, 3000);
   h.at(3000);
   h.admin("a", Admin::Auto, 5000);
