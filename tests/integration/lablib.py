@@ -595,17 +595,7 @@ class Lab:
 
     def server_command(self, name, line, timeout=5.0):
         """One command on backend `name`'s servers control socket; the JSON reply."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(timeout)
-            s.connect(str(self.run_dir / f"{name}.control"))
-            s.sendall(line.encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        reply = json.loads(data)
+        reply = server_request(self.run_dir / f"{name}.control", line, timeout)
         if not reply.get("ok"):
             raise LabError(f"{name} servers: {line!r}: {reply.get('error')}")
         return reply
@@ -1740,18 +1730,23 @@ def cmd_probe(args):
     return 1 if bad else 0
 
 
-def cmd_server(args):
+def server_request(path, line, timeout=5.0):
+    """One line to a backend's servers.py control socket; its JSON reply (a dict)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(5)
-        s.connect(args.socket)
-        s.sendall(" ".join(args.words).encode() + b"\n")
+        s.settimeout(timeout)
+        s.connect(str(path))
+        s.sendall(line.encode() + b"\n")
         data = b""
         while not data.endswith(b"\n"):
             chunk = s.recv(4096)
             if not chunk:
                 break
             data += chunk
-    reply = json.loads(data)
+    return json.loads(data)
+
+
+def cmd_server(args):
+    reply = server_request(args.socket, " ".join(args.words))
     if not reply.get("ok"):
         print(f"servers: {reply.get('error')}", file=sys.stderr)
         return 1
