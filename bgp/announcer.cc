@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "common/clock.h"
+
 namespace steer::bgp {
 
 using nlohmann::json;
@@ -15,25 +17,6 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kHistory = 50;
-
-int64_t wall_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t wall_ms() { return wall_us() / 1000; }
-
-// A steady-clock instant as Unix milliseconds (for display).
-int64_t unix_ms_of(Clock::time_point t) {
-  const auto ago = Clock::now() - t;
-  return wall_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(ago).count();
-}
-
-// Unix milliseconds as a steady-clock instant (for a persisted drain start).
-Clock::time_point steady_of(int64_t unix_ms) {
-  return Clock::now() - std::chrono::milliseconds(wall_ms() - unix_ms);
-}
 
 std::optional<Admin> parse_admin(std::string_view s) {
   for (Admin a : {Admin::Auto, Admin::Announce, Admin::Withdraw, Admin::Drain}) {
@@ -66,8 +49,13 @@ Announcer::~Announcer() { stop(); }
 
 void Announcer::event(std::string text) { log_(text); }
 
-Result<void> Announcer::start() {
+void Announcer::start() {
   load_overrides();
+  connect();
+  schedule_poll();
+}
+
+void Announcer::connect() {
   BirdClientOptions bo;
   bo.socket = opt_.socket;
   bo.request_timeout = opt_.request_timeout;
@@ -83,15 +71,17 @@ Result<void> Announcer::start() {
         fmt::format("bgp: lost BIRD's control socket ({}); routes stay as BIRD holds them, "
                     "reconnecting",
                     why));
-    for (auto& [name, u] : units_) {
-      u.normal_up.reset();
-      u.drain_up.reset();
-    }
-    sessions_.clear();
+    forget_bird_state();
   };
   bird_->start();
-  schedule_poll();
-  return {};
+}
+
+void Announcer::forget_bird_state() {
+  for (auto& [name, u] : units_) {
+    u.normal_up.reset();
+    u.drain_up.reset();
+  }
+  sessions_.clear();
 }
 
 void Announcer::stop() {
@@ -112,17 +102,12 @@ void Announcer::set_options(AnnouncerOptions options) {
   opt_ = std::move(options);
   policy_.set_options(opt_.policy);
   if (socket_changed && bird_) {
+    // A stopped client runs no more callbacks: what was in flight on it is forgotten here.
     bird_->stop();
-    BirdClientOptions bo;
-    bo.socket = opt_.socket;
-    bo.request_timeout = opt_.request_timeout;
-    auto next = std::make_unique<BirdClient>(io_, bo, log_);
-    next->on_connect = std::move(bird_->on_connect);
-    next->on_disconnect = std::move(bird_->on_disconnect);
-    // The old client may still deliver posted completions: keep it alive until they ran.
-    asio::post(io_, [old = std::shared_ptr<BirdClient>(std::move(bird_))] {});
-    bird_ = std::move(next);
-    bird_->start();
+    for (auto& [name, u] : units_) u.toggles_in_flight = false;
+    polling_ = false;
+    forget_bird_state();
+    connect();
   }
   if (routes_changed && !opt_.snippet.empty()) {
     snippet_written_.clear();
@@ -182,7 +167,7 @@ void Announcer::evaluate() {
     ui.health = u.health.health;
     if (auto it = overrides_.find(u.health.label()); it != overrides_.end()) {
       ui.admin = it->second.admin;
-      ui.admin_since = steady_of(it->second.since_unix_ms);
+      ui.admin_since = steady_of_unix_ms(it->second.since_unix_ms);
       ui.admin_by = it->second.by.text();
     }
     in.units.emplace(name, std::move(ui));
@@ -210,7 +195,7 @@ void Announcer::evaluate() {
 }
 
 void Announcer::remember(Unit& u, std::string state, std::string why) {
-  u.history.push_back(HistoryEntry{wall_us(), std::move(state), std::move(why), 0});
+  u.history.push_back(HistoryEntry{unix_us_now(), std::move(state), std::move(why), 0});
   while (u.history.size() > kHistory) u.history.pop_front();
 }
 
@@ -325,7 +310,7 @@ void Announcer::sync_unit(Unit& u) {
           unit.toggles_in_flight = false;
           if (*failed) return;  // the next poll retries
           if (!unit.history.empty() && unit.history.back().confirmed_unix_us == 0) {
-            unit.history.back().confirmed_unix_us = wall_us();
+            unit.history.back().confirmed_unix_us = unix_us_now();
           }
           sync_unit(unit);  // the decision may have changed meanwhile
         });
@@ -372,7 +357,7 @@ void Announcer::poll() {
         last_bird_error_ = "show protocols: " + r.error().message;
         return;
       }
-      last_poll_unix_ms_ = wall_ms();
+      last_poll_unix_ms_ = unix_ms_now();
       on_protocols(*r);
     });
   });
@@ -431,7 +416,7 @@ void Announcer::on_protocols(const std::vector<BirdProtocol>& protocols) {
       // restart or `configure`): confirmed now, at the latest.
       if (!u.history.empty() && u.history.back().confirmed_unix_us == 0 &&
           u.history.back().state != "held") {
-        u.history.back().confirmed_unix_us = wall_us();
+        u.history.back().confirmed_unix_us = unix_us_now();
       }
       continue;
     }
@@ -454,7 +439,7 @@ Result<std::string> Announcer::set_admin(const std::string& unit, Admin admin, c
   if (admin == Admin::Auto) {
     overrides_.erase(key);
   } else {
-    overrides_[key] = Override{admin, wall_ms(), by};
+    overrides_[key] = Override{admin, unix_ms_now(), by};
   }
   if (auto r = save_overrides(); !r) return tl::unexpected(r.error());
   event(fmt::format("bgp: {}: {} {}", by.text(), admin == Admin::Auto ? "auto" : admin_name(admin),

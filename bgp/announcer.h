@@ -72,8 +72,9 @@ class Announcer {
 
   Announcer(asio::io_context& io, AnnouncerOptions options, Log log);
   ~Announcer();
-  // Loads the persisted overrides and starts talking to BIRD.
-  Result<void> start();
+  // Loads the persisted overrides (a malformed file is logged and ignored) and starts
+  // talking to BIRD.
+  void start();
   void stop();
   // A reload: new options (the socket path included) take effect at once.
   void set_options(AnnouncerOptions options);
@@ -117,6 +118,10 @@ class Announcer {
     bool toggles_in_flight = false;
   };
 
+  // A new BIRD client on opt_.socket, wired to this announcer, started.
+  void connect();
+  // BIRD's protocol states and sessions as unknown (the connection is gone).
+  void forget_bird_state();
   void evaluate();
   void act();
   void sync_unit(Unit& u);

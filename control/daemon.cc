@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/framing.h"
 #include "common/vip_label.h"
 
@@ -27,10 +28,6 @@ std::string ok_json(const json& doc, std::string_view text = "ok") {
 constexpr int kPermissionDenied = 8003;
 constexpr int kNotFound = 8004;
 constexpr int kConfigInvalid = 8005;
-
-int64_t unix_ms(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
 
 std::string vip_label(const VipConfig& v) { return steer::vip_label(v.address, v.port, v.proto); }
 
@@ -71,7 +68,6 @@ Daemon::Daemon(asio::io_context& io, Config config, std::string config_path, Ove
 
 void Daemon::start() {
   started_ = SteadyClock::now();
-  started_wall_ = std::chrono::system_clock::now();
   checker_ = std::make_unique<health::Checker>(
       io_, [this](const std::string& key, health::State before, health::State now,
                   const health::ProbeResult& last) {
@@ -93,11 +89,7 @@ void Daemon::start() {
     event(fmt::format("dataplane {}: {}", dataplane_health_name(now), why));
     bgp_update();
   };
-  if (config_.bgp.enabled) {
-    announcer_ = std::make_unique<bgp::Announcer>(
-        io_, bgp_options(), [this](std::string_view text) { event(std::string(text)); });
-    if (auto r = announcer_->start(); !r) event("bgp: " + r.error().message);
-  }
+  if (config_.bgp.enabled) start_announcer();
   apply_targets();
   recompute();
   dataplane_->start();
@@ -121,6 +113,12 @@ void Daemon::set_warm(std::string why) {
   if (!why.empty()) event(std::move(why));
   dataplane_->enable_push(true);
   bgp_update();
+}
+
+void Daemon::start_announcer() {
+  announcer_ = std::make_unique<bgp::Announcer>(
+      io_, bgp_options(), [this](std::string_view text) { event(std::string(text)); });
+  announcer_->start();
 }
 
 bgp::AnnouncerOptions Daemon::bgp_options() const {
@@ -194,10 +192,7 @@ void Daemon::stop() {
 
 void Daemon::event(std::string text) {
   log_(text);
-  events_.push_back(Event{std::chrono::duration_cast<std::chrono::microseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count(),
-                          std::move(text)});
+  events_.push_back(Event{unix_us_now(), std::move(text)});
   while (events_.size() > kEvents) events_.pop_front();
 }
 
@@ -244,13 +239,10 @@ Result<ConfigDiff> Daemon::reload(const std::string& who) {
   }
   config_ = std::move(*next);
   if (config_.bgp.enabled && !announcer_) {
-    announcer_ = std::make_unique<bgp::Announcer>(
-        io_, bgp_options(), [this](std::string_view text) { event(std::string(text)); });
-    if (auto r = announcer_->start(); !r) event("bgp: " + r.error().message);
+    start_announcer();
   } else if (!config_.bgp.enabled && announcer_) {
     event("bgp: [bgp] removed: steerd stops driving BIRD (BIRD keeps its routes as they are)");
-    announcer_->stop();
-    asio::post(io_, [old = std::shared_ptr<bgp::Announcer>(std::move(announcer_))] {});
+    announcer_.reset();  // stops it: no callback of it runs afterwards
   } else if (announcer_) {
     announcer_->set_options(bgp_options());
   }
@@ -482,12 +474,6 @@ std::string Daemon::cmd_show_health(std::string_view backend) const {
     if (!only)
       return reply_error(reply::kBadArgument, fmt::format("'{}' is not an IP address", backend));
   }
-  const auto now_steady = SteadyClock::now();
-  const auto now_wall = std::chrono::system_clock::now();
-  auto wall = [&](SteadyClock::time_point t) {
-    return unix_ms(now_wall -
-                   std::chrono::duration_cast<std::chrono::system_clock::duration>(now_steady - t));
-  };
   json out = json::array();
   std::set<std::string> seen;
   for (const VipConfig& v : config_.vips) {
@@ -499,23 +485,24 @@ std::string Daemon::cmd_show_health(std::string_view backend) const {
       if (s == nullptr) continue;
       json hist = json::array();
       for (const health::ProbeResult& r : s->history) {
-        hist.push_back({{"at_unix_ms", wall(r.at)},
+        hist.push_back({{"at_unix_ms", unix_ms_of(r.at)},
                         {"ok", r.ok},
                         {"latency_us", r.latency.count()},
                         {"reason", r.reason}});
       }
-      out.push_back({{"target", key},
-                     {"address", b.address.to_string()},
-                     {"check", b.check},
-                     {"state", health::state_name(s->state)},
-                     {"since_unix_ms", wall(s->since)},
-                     {"pending", s->pending},
-                     {"probes", s->probes},
-                     {"failures", s->failures},
-                     {"last_failure", s->last_failure},
-                     {"last_failure_unix_ms",
-                      s->last_failure.empty() ? json(nullptr) : json(wall(s->last_failure_at))},
-                     {"history", hist}});
+      out.push_back(
+          {{"target", key},
+           {"address", b.address.to_string()},
+           {"check", b.check},
+           {"state", health::state_name(s->state)},
+           {"since_unix_ms", unix_ms_of(s->since)},
+           {"pending", s->pending},
+           {"probes", s->probes},
+           {"failures", s->failures},
+           {"last_failure", s->last_failure},
+           {"last_failure_unix_ms",
+            s->last_failure.empty() ? json(nullptr) : json(unix_ms_of(s->last_failure_at))},
+           {"history", hist}});
     }
   }
   if (only && out.empty()) {
@@ -581,21 +568,14 @@ std::string Daemon::cmd_backend(const std::vector<std::string_view>& args, const
     return reply_error(kNotFound, fmt::format("{} is not a backend of {}", *address,
                                               scope == "*" ? "any VIP" : scope));
   }
-  if (!peer.may_change) {
-    return reply_error(
-        kPermissionDenied,
-        fmt::format("permission denied: uid {} may read but not change ({} may)", peer.uid,
-                    config_.cli_group.empty()
-                        ? std::string("root")
-                        : fmt::format("root or group '{}'", config_.cli_group)));
-  }
+  if (!peer.may_change) return denied(peer, "change backends");
   Override o;
   if (const Override* cur = overrides_.find(scope, *address); cur && cur->vip == scope) o = *cur;
   o.vip = scope;
   o.address = *address;
   o.uid = peer.uid;
   o.user = peer.user;
-  o.since_unix_ms = unix_ms(std::chrono::system_clock::now());
+  o.since_unix_ms = unix_ms_now();
   if (action == "drain") {
     o.admin = AdminState::Drain;
   } else if (action == "disable") {
@@ -707,10 +687,7 @@ std::string Daemon::cmd_bgp(const std::vector<std::string_view>& args, const Pee
     }
     unit = units.front();
   }
-  if (!peer.may_change) {
-    return reply_error(kPermissionDenied,
-                       fmt::format("permission denied: uid {} may read but not change", peer.uid));
-  }
+  if (!peer.may_change) return denied(peer, "change BGP announcements");
   const bgp::Operator by{peer.uid, peer.user};
   if (valve) return ok_json(json{{"valve", announcer_->release_valve(by)}}, "done");
   auto r = announcer_->set_admin(unit, *admin, by);
@@ -719,6 +696,15 @@ std::string Daemon::cmd_bgp(const std::vector<std::string_view>& args, const Pee
                       {"override", admin == bgp::Admin::Auto ? "auto" : bgp::admin_name(*admin)},
                       {"result", *r}},
                  "done");
+}
+
+std::string Daemon::denied(const Peer& peer, std::string_view what) const {
+  return reply_error(
+      kPermissionDenied,
+      fmt::format("permission denied: uid {} may read but not {} ({} may)", peer.uid, what,
+                  config_.cli_group.empty()
+                      ? std::string("root")
+                      : fmt::format("root or group '{}'", config_.cli_group)));
 }
 
 std::string Daemon::cmd_configure(const std::vector<std::string_view>& args, const Peer& peer) {
@@ -736,10 +722,7 @@ std::string Daemon::cmd_configure(const std::vector<std::string_view>& args, con
     ConfigDiff d = diff_configs(config_, *next);
     return ok_json(json{{"valid", true}, {"changes", d.summary()}}, "valid");
   }
-  if (!peer.may_change) {
-    return reply_error(kPermissionDenied,
-                       fmt::format("permission denied: uid {} may not reload", peer.uid));
-  }
+  if (!peer.may_change) return denied(peer, "reload the configuration");
   auto d = reload(peer.user.empty() ? fmt::format("uid {}", peer.uid) : peer.user);
   if (!d) return reply_error(kConfigInvalid, d.error().message);
   return ok_json(json{{"changes", d->summary()}, {"restart_needed", d->restart_needed}},

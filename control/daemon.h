@@ -65,6 +65,7 @@ class Daemon {
   void apply_targets();
   // BGP: the announcer's options from the configuration, and its inputs from the views.
   bgp::AnnouncerOptions bgp_options() const;
+  void start_announcer();
   void bgp_update();
   void set_warm(std::string why);
   std::string cmd_show_bgp(std::string_view vip) const;
@@ -77,6 +78,8 @@ class Daemon {
   std::string cmd_show_stats() const;
   std::string cmd_backend(const std::vector<std::string_view>& args, const Peer& peer);
   std::string cmd_configure(const std::vector<std::string_view>& args, const Peer& peer);
+  // The 8003 reply to a peer who may read but not do `what`.
+  std::string denied(const Peer& peer, std::string_view what) const;
   health::State health_of(const std::string& key) const;
 
   asio::io_context& io_;
@@ -88,7 +91,6 @@ class Daemon {
   std::unique_ptr<DataplaneClient> dataplane_;
   std::unique_ptr<bgp::Announcer> announcer_;  // null without [bgp]
   std::vector<VipView> views_;
-  std::chrono::system_clock::time_point started_wall_;
   SteadyClock::time_point started_;
   bool warm_ = false;
   asio::steady_timer warmup_timer_;

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
+
 namespace steer::control {
 
 using asio::use_awaitable;
@@ -86,10 +88,7 @@ void DataplaneClient::maybe_push() {
       if (!doc.is_discarded()) pushed_generation_ = doc.value("generation", uint64_t{0});
       ++pushes_;
       pushed_at_ = SteadyClock::now();
-      recent_pushes_.push_back(
-          PushRecord{pushed_generation_, std::chrono::duration_cast<std::chrono::microseconds>(
-                                             std::chrono::system_clock::now().time_since_epoch())
-                                             .count()});
+      recent_pushes_.push_back(PushRecord{pushed_generation_, unix_us_now()});
       while (recent_pushes_.size() > 32) recent_pushes_.pop_front();
       adopted_.reset();
       last_push_error_.clear();

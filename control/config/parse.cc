@@ -533,8 +533,10 @@ void parse_communities(const Section& s, std::string_view key, std::vector<std::
   }
 }
 
-bool is_protocol_prefix(std::string_view s) {
-  if (s.empty() || s.size() > 32 || !(s[0] >= 'a' && s[0] <= 'z')) return false;
+// Part of a BIRD protocol name steer builds: 1..max_len of a-z, 0-9 and '_', starting with a
+// letter (a BIRD symbol, lower case so it never collides with a keyword's spelling).
+bool is_bird_name(std::string_view s, size_t max_len) {
+  if (s.empty() || s.size() > max_len || !(s[0] >= 'a' && s[0] <= 'z')) return false;
   return std::all_of(s.begin(), s.end(), [](char ch) {
     return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
   });
@@ -555,7 +557,7 @@ void parse_bgp(const toml::table& root, Config& c, Sink& sink) {
   s.string("snippet", b.snippet);
   std::string prefix;
   if (s.string("protocol_prefix", prefix)) {
-    if (is_protocol_prefix(prefix)) {
+    if (is_bird_name(prefix, 32)) {
       b.protocol_prefix = prefix;
     } else {
       s.error(*s.get("protocol_prefix"),
@@ -1042,13 +1044,6 @@ void parse_vips(const toml::table& root, Config& c, Sink& sink) {
   cross_check_vips(c, sites, sink);
 }
 
-bool is_group_name(std::string_view s) {
-  if (s.empty() || s.size() > 24 || !(s[0] >= 'a' && s[0] <= 'z')) return false;
-  return std::all_of(s.begin(), s.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
-  });
-}
-
 // [[bgp.group]], after the VIPs (a group names them).
 void parse_bgp_groups(const toml::table& root, Config& c, Sink& sink) {
   const toml::table* bgp = root.get("bgp") ? root.get("bgp")->as_table() : nullptr;
@@ -1073,7 +1068,7 @@ void parse_bgp_groups(const toml::table& root, Config& c, Sink& sink) {
     g.announce_all = c.bgp.announce_all;
     bool ok = true;
     if (s.string("name", g.name)) {
-      if (!is_group_name(g.name)) {
+      if (!is_bird_name(g.name, 24)) {
         s.error(*s.get("name"),
                 fmt::format("'bgp.group.name' must be 1..24 of a-z, 0-9 and '_', starting with a "
                             "letter (got \"{}\")",
