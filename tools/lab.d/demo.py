@@ -14,13 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 import lablib  # noqa: E402
-
-BOLD = "\033[1m" if sys.stdout.isatty() else ""
-PLAIN = "\033[0m" if sys.stdout.isatty() else ""
-
-
-def say(text):
-    print(f"\n{BOLD}== {text}{PLAIN}", flush=True)
+from demo_text import say  # noqa: E402
 
 
 def steerctl(info, *args):

@@ -20,16 +20,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 import lablib  # noqa: E402
+from demo_text import say  # noqa: E402
 
-BOLD = "\033[1m" if sys.stdout.isatty() else ""
-PLAIN = "\033[0m" if sys.stdout.isatty() else ""
 BACKENDS = ["b1", "b2", "b3", "b4"]
 HOLD_MS = lablib.STEERD_BGP_DEFAULTS["announce_hold_ms"]
 DRAIN_MS = lablib.STEERD_BGP_DEFAULTS["drain_ms"]
 
-
-def say(text):
-    print(f"\n{BOLD}== {text}{PLAIN}", flush=True)
 
 
 def ms(t):
