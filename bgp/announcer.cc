@@ -2,68 +2,61 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "common/file.h"
 
 namespace steer::bgp {
-
-using nlohmann::json;
 
 namespace {
 
 constexpr size_t kHistory = 50;
 
-std::optional<Admin> parse_admin(std::string_view s) {
-  for (Admin a : {Admin::Auto, Admin::Announce, Admin::Withdraw, Admin::Drain}) {
-    if (admin_name(a) == s) return a;
-  }
-  return std::nullopt;
-}
-
-std::string bird_state_text(const std::optional<bool>& up, bool missing) {
-  if (missing) return "missing";
+std::string bird_state_text(const std::optional<bool>& up) {
   if (!up) return "unknown";
   return *up ? "up" : "down";
 }
 
 }  // namespace
 
-std::string Operator::text() const {
-  return user.empty() ? fmt::format("uid {}", uid) : fmt::format("uid {} ({})", uid, user);
-}
-
-Announcer::Announcer(asio::io_context& io, AnnouncerOptions options, Log log)
+Announcer::Announcer(asio::io_context& io, BgpConfig config, std::string overrides_path, Log log,
+                     BirdFactory bird)
     : io_(io),
-      opt_(std::move(options)),
+      cfg_(std::move(config)),
       log_(std::move(log)),
-      policy_(opt_.policy),
+      bird_factory_(std::move(bird)),
+      policy_(cfg_.policy),
+      overrides_(std::move(overrides_path)),
       wake_timer_(io),
-      poll_timer_(io) {}
+      poll_timer_(io) {
+  if (!bird_factory_) {
+    bird_factory_ = [this](const BirdClientOptions& o) {
+      return std::make_unique<BirdClient>(io_, o, log_);
+    };
+  }
+}
 
 Announcer::~Announcer() { stop(); }
 
 void Announcer::event(std::string text) { log_(text); }
 
 void Announcer::start() {
-  load_overrides();
+  if (auto r = overrides_.load(); !r) event(fmt::format("bgp: {}", r.error().message));
   connect();
   schedule_poll();
 }
 
 void Announcer::connect() {
   BirdClientOptions bo;
-  bo.socket = opt_.socket;
-  bo.request_timeout = opt_.request_timeout;
-  bird_ = std::make_unique<BirdClient>(io_, bo, log_);
+  bo.socket = cfg_.socket;
+  bo.request_timeout = cfg_.request_timeout;
+  bird_ = bird_factory_(bo);
   bird_->on_connect = [this] {
     bird_greeting_ = bird_->greeting();
     snippet_written_.clear();  // BIRD restarted maybe: make sure the file says what steer says
-    event(fmt::format("bgp: connected to BIRD at {} ({})", opt_.socket, bird_greeting_));
+    event(fmt::format("bgp: connected to BIRD at {} ({})", cfg_.socket, bird_greeting_));
     poll();
   };
   bird_->on_disconnect = [this](const std::string& why) {
@@ -92,15 +85,14 @@ void Announcer::stop() {
   if (bird_) bird_->stop();
 }
 
-void Announcer::set_options(AnnouncerOptions options) {
-  const bool socket_changed = options.socket != opt_.socket;
+bool Announcer::bird_connected() const { return bird_ && bird_->connected(); }
+
+void Announcer::set_config(BgpConfig config) {
+  const bool socket_changed = config.socket != cfg_.socket;
   const bool routes_changed =
-      options.snippet != opt_.snippet || options.attributes.local_as != opt_.attributes.local_as ||
-      options.attributes.drain_prepend != opt_.attributes.drain_prepend ||
-      options.attributes.communities != opt_.attributes.communities ||
-      options.attributes.drain_communities != opt_.attributes.drain_communities;
-  opt_ = std::move(options);
-  policy_.set_options(opt_.policy);
+      config.snippet != cfg_.snippet || config.attributes != cfg_.attributes;
+  cfg_ = std::move(config);
+  policy_.set_options(cfg_.policy);
   if (socket_changed && bird_) {
     // A stopped client runs no more callbacks: what was in flight on it is forgotten here.
     bird_->stop();
@@ -109,7 +101,7 @@ void Announcer::set_options(AnnouncerOptions options) {
     forget_bird_state();
     connect();
   }
-  if (routes_changed && !opt_.snippet.empty()) {
+  if (routes_changed && !cfg_.snippet.empty()) {
     snippet_written_.clear();
     configure_needed_ = true;  // BIRD reads the new route attributes
   }
@@ -117,17 +109,17 @@ void Announcer::set_options(AnnouncerOptions options) {
 }
 
 std::string Announcer::address_unit(const IpAddress& address) const {
-  return unit_name(opt_.protocol_prefix, address);
+  return unit_name(cfg_.protocol_prefix, address);
 }
 
 std::string Announcer::group_unit(std::string_view group) const {
-  return group_unit_name(opt_.protocol_prefix, group);
+  return group_unit_name(cfg_.protocol_prefix, group);
 }
 
-void Announcer::update(std::vector<UnitHealth> units, bool warm, bool dataplane_ok,
+void Announcer::update(std::vector<RouteHealth> routes, bool settled, bool dataplane_ok,
                        std::string dataplane) {
   std::map<std::string, Unit> next;
-  for (UnitHealth& h : units) {
+  for (RouteHealth& h : routes) {
     const std::string name = h.group.empty() ? address_unit(h.route.address) : group_unit(h.group);
     Unit u;
     if (auto it = units_.find(name); it != units_.end()) u = std::move(it->second);
@@ -144,12 +136,12 @@ void Announcer::update(std::vector<UnitHealth> units, bool warm, bool dataplane_
         bird_->set_enabled(p, false, [](BirdResult<Toggle>) {});
       }
     }
-    configure_needed_ = configure_needed_ || !opt_.snippet.empty();
+    configure_needed_ = configure_needed_ || !cfg_.snippet.empty();
   }
   // Units added need no `configure` here: the next poll finds them missing in BIRD and asks
   // for one then (a restart of steerd alone never reconfigures BIRD).
   units_ = std::move(next);
-  warm_ = warm;
+  settled_ = settled;
   dataplane_ok_ = dataplane_ok;
   dataplane_ = std::move(dataplane);
   evaluate();
@@ -158,17 +150,17 @@ void Announcer::update(std::vector<UnitHealth> units, bool warm, bool dataplane_
 void Announcer::evaluate() {
   if (stopped_) return;
   PolicyInputs in;
-  in.warm = warm_;
+  in.warm = settled_;
   in.dataplane_ok = dataplane_ok_;
   in.dataplane = dataplane_;
   for (const auto& [name, u] : units_) {
     UnitInput ui;
     ui.healthy = u.health.healthy;
     ui.health = u.health.health;
-    if (auto it = overrides_.find(u.health.label()); it != overrides_.end()) {
-      ui.admin = it->second.admin;
-      ui.admin_since = steady_of_unix_ms(it->second.since_unix_ms);
-      ui.admin_by = it->second.by.text();
+    if (const RouteOverride* o = overrides_.find(u.health.label())) {
+      ui.admin = o->admin;
+      ui.admin_since = steady_of_unix_ms(o->since_unix_ms);
+      ui.admin_by = o->by.text();
     }
     in.units.emplace(name, std::move(ui));
   }
@@ -182,52 +174,41 @@ void Announcer::evaluate() {
           fmt::format("bgp: SAFETY VALVE: NOT withdrawing {}: {}. Release with `steerctl bgp "
                       "valve release`, or withdraw it with `steerctl bgp withdraw {}`",
                       u.health.label(), d.why, u.health.label()));
-      remember(u, "held", d.why);
+      remember(u, d.from, true, d.why);
       continue;
     }
     ++decisions_;
     event(fmt::format("bgp: {} {} -> {}: {}", u.health.route, route_state_name(d.from),
                       route_state_name(d.to), d.why));
-    remember(u, std::string(route_state_name(d.to)), d.why);
+    remember(u, d.to, false, d.why);
+    if (on_decision) on_decision(decision(u));
   }
   act();
   schedule_wake();
 }
 
-void Announcer::remember(Unit& u, std::string state, std::string why) {
-  u.history.push_back(HistoryEntry{unix_us_now(), std::move(state), std::move(why), 0});
+void Announcer::remember(Unit& u, RouteState state, bool held, std::string why) {
+  u.history.push_back(HistoryEntry{unix_us_now(), state, held, std::move(why), 0});
   while (u.history.size() > kHistory) u.history.pop_front();
 }
 
-bool Announcer::desired_normal(const Unit& u) const {
-  const UnitState* s = policy_.unit(u.name);
-  return s != nullptr && s->state == RouteState::Announced;
-}
-
-bool Announcer::desired_drain(const Unit& u) const {
-  const UnitState* s = policy_.unit(u.name);
-  return s != nullptr && s->state == RouteState::Draining;
-}
-
-std::string Announcer::snippet_text() const {
-  std::vector<SnippetUnit> list;
-  for (const auto& [name, u] : units_) {
-    list.push_back(SnippetUnit{name, u.health.route, u.health.label(), u.health.vips,
-                               desired_normal(u), desired_drain(u)});
+// BIRD holds the latest decision: stamp it (once).
+void Announcer::confirm(Unit& u) {
+  if (!u.history.empty() && u.history.back().confirmed_unix_us == 0 && !u.history.back().held) {
+    u.history.back().confirmed_unix_us = unix_us_now();
   }
-  return render_snippet(list, opt_.attributes, opt_.protocol_prefix);
 }
 
 void Announcer::write_snippet() {
-  if (opt_.snippet.empty()) return;
+  if (cfg_.snippet.empty()) return;
   // Until steerd has read what BIRD announces, the file keeps the previous decisions (a BIRD
   // that restarts meanwhile must not read "everything withdrawn"); only a missing file is
   // written at once, so that BIRD can start at all.
   std::error_code ec;
-  if (!adopted_ && std::filesystem::exists(opt_.snippet, ec)) return;
+  if (!adopted_ && std::filesystem::exists(cfg_.snippet, ec)) return;
   std::string text = snippet_text();
   if (text == snippet_written_) return;
-  if (auto r = write_file_atomic(opt_.snippet, text); !r) {
+  if (auto r = write_file_atomic(cfg_.snippet, text); !r) {
     if (snippet_error_ != r.error().message) {
       event(fmt::format("bgp: cannot write the BIRD snippet: {}", r.error().message));
     }
@@ -241,7 +222,7 @@ void Announcer::write_snippet() {
 void Announcer::act() {
   write_snippet();
   if (!bird_ || !bird_->connected() || !adopted_) return;
-  if (configure_needed_ && !opt_.snippet.empty() && snippet_error_.empty()) {
+  if (configure_needed_ && !cfg_.snippet.empty() && snippet_error_.empty()) {
     configure_needed_ = false;
     event("bgp: the set of steer's protocols changed: asking BIRD to `configure`");
     bird_->configure([this](BirdResult<ConfigureOutcome> r) {
@@ -299,7 +280,7 @@ void Announcer::sync_unit(Unit& u) {
                     fmt::format("bgp: BIRD has no protocol '{}': include steer's snippet{} in "
                                 "bird.conf, or add the stanza from `steerctl bgp snippet` "
                                 "(docs/bgp.md)",
-                                protocol, opt_.snippet.empty() ? "" : " (" + opt_.snippet + ")"));
+                                protocol, cfg_.snippet.empty() ? "" : " (" + cfg_.snippet + ")"));
               }
               unit.missing = true;
             } else {
@@ -309,9 +290,7 @@ void Announcer::sync_unit(Unit& u) {
           if (--*left > 0) return;
           unit.toggles_in_flight = false;
           if (*failed) return;  // the next poll retries
-          if (!unit.history.empty() && unit.history.back().confirmed_unix_us == 0) {
-            unit.history.back().confirmed_unix_us = unix_us_now();
-          }
+          confirm(unit);
           sync_unit(unit);  // the decision may have changed meanwhile
         });
   }
@@ -329,7 +308,7 @@ void Announcer::schedule_wake() {
 
 void Announcer::schedule_poll() {
   if (stopped_) return;
-  poll_timer_.expires_after(opt_.reconcile);
+  poll_timer_.expires_after(cfg_.reconcile);
   poll_timer_.async_wait([this](const asio::error_code& ec) {
     if (ec) return;
     poll();
@@ -379,25 +358,14 @@ void Announcer::on_protocols(const std::vector<BirdProtocol>& protocols) {
     any_missing = any_missing || u.missing;
     u.normal_up.reset();
     u.drain_up.reset();
-    if (n != by_name.end()) u.normal_up = n->second->state != "down";
-    if (d != by_name.end()) u.drain_up = d->second->state != "down";
+    if (n != by_name.end()) u.normal_up = n->second->enabled();
+    if (d != by_name.end()) u.drain_up = d->second->enabled();
   }
   if (!adopted_) {
-    adopted_ = true;
-    const auto now = Clock::now();
-    for (auto& [name, u] : units_) {
-      const RouteState s = u.normal_up.value_or(false)  ? RouteState::Announced
-                           : u.drain_up.value_or(false) ? RouteState::Draining
-                                                        : RouteState::Withdrawn;
-      std::string why = fmt::format("{} in BIRD when steerd started", route_state_name(s));
-      remember(u, std::string(route_state_name(s)), "adopted: " + why);
-      policy_.adopt(name, s, std::move(why), now);
-    }
-    event(fmt::format("bgp: adopted BIRD's state for {} route(s)", units_.size()));
-    evaluate();
+    adopt();
     return;
   }
-  if (any_missing && !opt_.snippet.empty() && snippet_error_.empty() && !configure_needed_) {
+  if (any_missing && !cfg_.snippet.empty() && snippet_error_.empty() && !configure_needed_) {
     // The snippet has them but BIRD does not: it has not read the file since (or bird.conf
     // does not include it; then `configure` changes nothing and the units stay "missing").
     static constexpr auto kRetry = std::chrono::seconds(5);
@@ -414,10 +382,7 @@ void Announcer::on_protocols(const std::vector<BirdProtocol>& protocols) {
     if (u.normal_up == want_normal && u.drain_up == want_drain) {
       // BIRD holds the decision though no toggle of ours said so (it read the snippet at a
       // restart or `configure`): confirmed now, at the latest.
-      if (!u.history.empty() && u.history.back().confirmed_unix_us == 0 &&
-          u.history.back().state != "held") {
-        u.history.back().confirmed_unix_us = unix_us_now();
-      }
+      confirm(u);
       continue;
     }
     ++drift_corrections_;
@@ -425,23 +390,34 @@ void Announcer::on_protocols(const std::vector<BirdProtocol>& protocols) {
     event(fmt::format(
         "bgp: BIRD drifted for {}: BIRD has {} {} and {} {}, steer wants {} (BIRD restarted, "
         "reconfigured or toggled by hand): re-asserting",
-        u.health.route, name, bird_state_text(u.normal_up, false), drain_protocol(name),
-        bird_state_text(u.drain_up, false),
+        u.health.route, name, bird_state_text(u.normal_up), drain_protocol(name),
+        bird_state_text(u.drain_up),
         route_state_name(policy_.unit(name) ? policy_.unit(name)->state : RouteState::Withdrawn)));
   }
   act();
 }
 
-Result<std::string> Announcer::set_admin(const std::string& unit, Admin admin, const Operator& by) {
+// The first poll after start: every route starts from what BIRD announces.
+void Announcer::adopt() {
+  adopted_ = true;
+  const auto now = Clock::now();
+  for (auto& [name, u] : units_) {
+    const RouteState s = u.normal_up.value_or(false)  ? RouteState::Announced
+                         : u.drain_up.value_or(false) ? RouteState::Draining
+                                                      : RouteState::Withdrawn;
+    std::string why = fmt::format("{} in BIRD when steerd started", route_state_name(s));
+    remember(u, s, false, "adopted: " + why);
+    policy_.adopt(name, s, std::move(why), now);
+  }
+  event(fmt::format("bgp: adopted BIRD's state for {} route(s)", units_.size()));
+  evaluate();
+}
+
+Result<std::string> Announcer::set_admin(const std::string& unit, Admin admin, const Peer& by) {
   auto it = units_.find(unit);
   if (it == units_.end()) return fail(fmt::format("no announce unit {}", unit));
   const std::string key = it->second.health.label();
-  if (admin == Admin::Auto) {
-    overrides_.erase(key);
-  } else {
-    overrides_[key] = Override{admin, unix_ms_now(), by};
-  }
-  if (auto r = save_overrides(); !r) return tl::unexpected(r.error());
+  if (auto r = overrides_.set(key, admin, by, unix_ms_now()); !r) return tl::unexpected(r.error());
   event(fmt::format("bgp: {}: {} {}", by.text(), admin == Admin::Auto ? "auto" : admin_name(admin),
                     key));
   evaluate();
@@ -452,163 +428,12 @@ Result<std::string> Announcer::set_admin(const std::string& unit, Admin admin, c
                        : "unknown");
 }
 
-std::string Announcer::release_valve(const Operator& by) {
+std::string Announcer::release_valve(const Peer& by) {
   policy_.release_valve(Clock::now());
   event(fmt::format("bgp: {}: safety valve released for {:.0f} s", by.text(),
-                    std::chrono::duration<double>(opt_.policy.valve_window).count()));
+                    std::chrono::duration<double>(cfg_.policy.valve_window).count()));
   evaluate();
   return "safety valve released";
-}
-
-void Announcer::load_overrides() {
-  overrides_.clear();
-  if (opt_.overrides_path.empty()) return;
-  std::ifstream in(opt_.overrides_path);
-  if (!in) return;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json doc = json::parse(ss.str(), nullptr, false);
-  if (doc.is_discarded() || !doc.contains("overrides") || !doc["overrides"].is_array()) {
-    event(fmt::format("bgp: ignoring malformed {}", opt_.overrides_path));
-    return;
-  }
-  for (const json& o : doc["overrides"]) {
-    auto a = o.is_object() ? parse_admin(o.value("admin", "")) : std::nullopt;
-    // ("address": the name in the first version of this file.)
-    const std::string unit =
-        o.is_object() ? o.value("unit", o.value("address", std::string())) : std::string();
-    if (!a || unit.empty()) continue;
-    overrides_[unit] =
-        Override{*a, o.value("since_unix_ms", int64_t{0}),
-                 Operator{o.value("uid", uint32_t{0}), o.value("user", std::string())}};
-  }
-}
-
-Result<void> Announcer::save_overrides() const {
-  if (opt_.overrides_path.empty()) return {};
-  json list = json::array();
-  for (const auto& [unit, o] : overrides_) {
-    list.push_back({{"unit", unit},
-                    {"admin", admin_name(o.admin)},
-                    {"since_unix_ms", o.since_unix_ms},
-                    {"uid", o.by.uid},
-                    {"user", o.by.user}});
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(opt_.overrides_path).parent_path(), ec);
-  return write_file_atomic(opt_.overrides_path, json{{"overrides", list}}.dump(2) + "\n");
-}
-
-json Announcer::show(const std::vector<std::string>& only) const {
-  json sessions = json::array();
-  for (const BirdProtocol& p : sessions_) {
-    sessions.push_back({{"name", p.name}, {"state", p.state}, {"info", p.info}});
-  }
-  const bool connected = bird_ && bird_->connected();
-  json bird = {{"socket", opt_.socket},
-               {"connected", connected},
-               {"greeting", bird_greeting_},
-               {"last_error", last_bird_error_},
-               {"errors", bird_errors_},
-               {"last_poll_unix_ms", last_poll_unix_ms_},
-               {"last_reconfiguration", last_reconfiguration_},
-               {"sessions", sessions}};
-  const auto released = policy_.valve_released_until();
-  json valve = {
-      {"share", opt_.policy.valve_share},
-      {"window_ms", opt_.policy.valve_window.count()},
-      {"limit", policy_.valve_limit()},
-      {"used", policy_.valve_used(Clock::now())},
-      {"holding", policy_.valve_holding()},
-      {"released_until_unix_ms",
-       released && *released > Clock::now() ? json(unix_ms_of(*released)) : json(nullptr)}};
-  json units = json::array();
-  for (const auto& [name, u] : units_) {
-    if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) continue;
-    const UnitState* s = policy_.unit(name);
-    json ov = nullptr;
-    if (auto it = overrides_.find(u.health.label()); it != overrides_.end()) {
-      ov = {{"admin", admin_name(it->second.admin)},
-            {"since_unix_ms", it->second.since_unix_ms},
-            {"uid", it->second.by.uid},
-            {"user", it->second.by.user}};
-    }
-    json history = json::array();
-    for (const HistoryEntry& h : u.history) {
-      history.push_back({{"at_unix_us", h.at_unix_us},
-                         {"state", h.state},
-                         {"why", h.why},
-                         {"confirmed_unix_us", h.confirmed_unix_us}});
-    }
-    json protocols = json::array();
-    protocols.push_back({{"name", name},
-                         {"desired", desired_normal(u) ? "up" : "down"},
-                         {"bird", bird_state_text(u.normal_up, u.missing && !u.normal_up)}});
-    protocols.push_back({{"name", drain_protocol(name)},
-                         {"desired", desired_drain(u) ? "up" : "down"},
-                         {"bird", bird_state_text(u.drain_up, u.missing && !u.drain_up)}});
-    units.push_back({{"unit", name},
-                     {"prefix", u.health.route.to_string()},
-                     {"label", u.health.label()},
-                     {"group", u.health.group.empty() ? json(nullptr) : json(u.health.group)},
-                     {"vips", u.health.vips},
-                     {"state", s ? route_state_name(s->state) : "withdrawn"},
-                     {"since_unix_ms", s ? json(unix_ms_of(s->since)) : json(nullptr)},
-                     {"why", s ? s->why : "not decided yet"},
-                     {"pending", s ? s->pending : ""},
-                     {"held_by_valve", s && s->held_by_valve},
-                     {"changes", s ? s->changes : 0},
-                     {"healthy", u.health.healthy},
-                     {"health", u.health.health},
-                     {"override", ov},
-                     {"in_bird", !u.missing},
-                     {"protocols", protocols},
-                     {"history", history}});
-  }
-  return json{{"bird", bird},
-              {"snippet", opt_.snippet},
-              {"snippet_error", snippet_error_},
-              {"warm", warm_},
-              {"adopted", adopted_},
-              {"dataplane_ok", dataplane_ok_},
-              {"dataplane", dataplane_},
-              {"valve", valve},
-              {"decisions", decisions_},
-              {"drift_corrections", drift_corrections_},
-              {"units", units}};
-}
-
-std::string Announcer::metrics() const {
-  std::string out;
-  auto head = [&](std::string_view name, std::string_view type, std::string_view help) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  };
-  head("steer_bgp_bird_connected", "gauge", "1 while steerd holds BIRD's control socket");
-  out += fmt::format("steer_bgp_bird_connected {}\n", bird_ && bird_->connected() ? 1 : 0);
-  head("steer_bgp_route_state", "gauge",
-       "1 for the route's current state (per VIP address or group prefix)");
-  for (const auto& [name, u] : units_) {
-    const UnitState* s = policy_.unit(name);
-    for (RouteState r : {RouteState::Announced, RouteState::Draining, RouteState::Withdrawn}) {
-      out += fmt::format("steer_bgp_route_state{{prefix=\"{}\",state=\"{}\"}} {}\n", u.health.route,
-                         route_state_name(r), s && s->state == r ? 1 : 0);
-    }
-  }
-  head("steer_bgp_session_up", "gauge", "1 when BIRD's BGP session is Established");
-  for (const BirdProtocol& p : sessions_) {
-    out += fmt::format("steer_bgp_session_up{{session=\"{}\"}} {}\n", p.name,
-                       p.info.starts_with("Established") ? 1 : 0);
-  }
-  head("steer_bgp_valve_holding", "gauge", "1 while the safety valve holds a withdrawal");
-  out += fmt::format("steer_bgp_valve_holding {}\n", policy_.valve_holding() ? 1 : 0);
-  head("steer_bgp_decisions_total", "counter", "announce/drain/withdraw decisions");
-  out += fmt::format("steer_bgp_decisions_total {}\n", decisions_);
-  head("steer_bgp_drift_corrections_total", "counter",
-       "times BIRD's protocols differed from steer's decision and were re-asserted");
-  out += fmt::format("steer_bgp_drift_corrections_total {}\n", drift_corrections_);
-  head("steer_bgp_bird_errors_total", "counter", "requests BIRD refused or that failed");
-  out += fmt::format("steer_bgp_bird_errors_total {}\n", bird_errors_);
-  return out;
 }
 
 }  // namespace steer::bgp

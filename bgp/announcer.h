@@ -2,7 +2,7 @@
 // through BIRD's control socket (bgp/bird_client.h), and keeps checking that BIRD still holds
 // them.
 //
-//   inputs (health, dataplane, operator) ─▶ Policy ─▶ desired protocol states
+//   RouteHealth per route + dataplane + operator ─▶ Policy ─▶ RouteDecision per route (typed)
 //        ─▶ snippet file (disabled yes|no, rewritten atomically)  ─▶ BIRD restart/configure safe
 //        ─▶ enable/disable over the socket, in an order that never leaves a gap
 //        ◀─ `show protocols` every reconcile interval, on (re)connect: drift is re-asserted
@@ -10,10 +10,18 @@
 // It reconciles instead of assuming: BIRD may restart, be reconfigured (which re-enables
 // protocols disabled from the socket unless the file says otherwise), or be toggled by hand;
 // every poll compares BIRD's protocols with the decision and corrects them, and says so.
-// At start it adopts what BIRD announces (nothing changes until steerd is warm).
-// Operator overrides (announce, withdraw, drain) are persisted as JSON in the state directory
-// with who set them and when, so they survive a restart (a drain continues where it was).
-// Everything runs on the control thread's io_context.
+// At start it adopts what BIRD announces (nothing changes until steerd is settled).
+// Operator overrides (announce, withdraw, drain) are persisted (bgp/route_overrides.h).
+//
+// Its decisions are typed values: decisions() lists every route's, and on_decision hears each
+// change as it is made, so a reader (the CLI, metrics, the DNS responder: a withdrawn VIP
+// must not be handed out) follows them without parsing the `show bgp` JSON.
+//
+// Collaborators: the io_context, and a factory for the BIRD client (tests give one whose
+// socket is a scripted BIRD). Time is the steady clock; the policy itself takes time as an
+// input (tests/unit/bgp/policy_test.cc). Everything runs on the control thread's io_context.
+// The code is split: announcer.cc (inputs, policy, BIRD), announcer_view.cc (show, metrics,
+// the snippet text), route_overrides.cc (persisted overrides).
 #pragma once
 
 #include <chrono>
@@ -29,88 +37,91 @@
 #include <nlohmann/json.hpp>
 
 #include "bgp/bird_client.h"
+#include "bgp/config.h"
 #include "bgp/policy.h"
+#include "bgp/route_overrides.h"
 #include "bgp/snippet.h"
 #include "common/ip_address.h"
 #include "common/ip_prefix.h"
+#include "common/peer.h"
 #include "common/result.h"
+#include "common/route_health.h"
+
+namespace steer {
+class MetricsWriter;
+}
 
 namespace steer::bgp {
 
-struct AnnouncerOptions {
-  std::string socket;   // BIRD's control socket
-  std::string snippet;  // "" = the operator writes the protocols (docs/bgp.md)
-  std::string protocol_prefix = "steer_";
-  RouteAttributes attributes;
-  PolicyOptions policy;
-  Ms reconcile{500};
-  Ms request_timeout{2000};
-  std::string overrides_path;  // persisted operator overrides
-};
-
-// What steerd knows about one announce unit: a VIP address (its host route), or a
-// [[bgp.group]] (its aggregate route).
-struct UnitHealth {
-  IpPrefix route;                 // /32 or /128 of the address, or the group's prefix
-  std::string group;              // "" for an address
-  std::vector<std::string> vips;  // names of the VIPs it stands for
-  bool healthy = false;
-  std::string health;  // in words
-  // "192.0.2.10" or "group edge_v4": how operators and logs name it.
-  std::string label() const { return group.empty() ? route.address.to_string() : "group " + group; }
-};
-
-struct Operator {
-  uint32_t uid = 0;
-  std::string user;
-  std::string text() const;  // "uid 0 (root)"
+// The decision for one route: what the announcer wants BIRD to hold, and whether it does.
+struct RouteDecision {
+  std::string unit;    // BIRD protocol name (unit_name / group_unit_name)
+  RouteHealth health;  // the input it was decided from (route, group, VIPs, health)
+  RouteState state = RouteState::Withdrawn;
+  std::string why;
+  Clock::time_point since{};
+  std::string pending;  // what is waiting, in words ("announce in 0.4 s: hold-down")
+  bool held_by_valve = false;
+  bool confirmed = false;  // BIRD acknowledged the latest decision (or read it from the snippet)
+  bool in_bird = false;    // BIRD knows both protocols of the route
 };
 
 class Announcer {
  public:
   using Log = std::function<void(std::string_view)>;
+  using BirdFactory = std::function<std::unique_ptr<BirdClient>(const BirdClientOptions&)>;
 
-  Announcer(asio::io_context& io, AnnouncerOptions options, Log log);
+  // `bird` makes the client for a socket (default: a BirdClient on `io`). `overrides_path`:
+  // where operator overrides persist ("" = nowhere).
+  Announcer(asio::io_context& io, BgpConfig config, std::string overrides_path, Log log,
+            BirdFactory bird = {});
   ~Announcer();
   // Loads the persisted overrides (a malformed file is logged and ignored) and starts
   // talking to BIRD.
   void start();
   void stop();
-  // A reload: new options (the socket path included) take effect at once.
-  void set_options(AnnouncerOptions options);
+  // A reload: the new configuration (the socket path included) takes effect at once.
+  void set_config(BgpConfig config);
+  const BgpConfig& config() const { return cfg_; }
 
-  // The current inputs; evaluates the policy and acts on its decisions.
-  void update(std::vector<UnitHealth> units, bool warm, bool dataplane_ok, std::string dataplane);
+  // The current inputs; evaluates the policy and acts on its decisions. `settled`: checks
+  // have settled and the dataplane's health is known (before, only overrides change routes).
+  void update(std::vector<RouteHealth> routes, bool settled, bool dataplane_ok,
+              std::string dataplane);
 
   // The unit names (unit_name / group_unit_name) of an address and of a group.
   std::string address_unit(const IpAddress& address) const;
   std::string group_unit(std::string_view group) const;
 
   // Operator commands on a unit (by name). Auto clears the override.
-  Result<std::string> set_admin(const std::string& unit, Admin admin, const Operator& by);
-  std::string release_valve(const Operator& by);
+  Result<std::string> set_admin(const std::string& unit, Admin admin, const Peer& by);
+  std::string release_valve(const Peer& by);
+
+  // Every route's decision, in unit-name order.
+  std::vector<RouteDecision> decisions() const;
+  // Called for each decided change of a route (not for valve-held withdrawals).
+  std::function<void(const RouteDecision&)> on_decision;
+  bool bird_connected() const;
+  bool valve_holding() const { return policy_.valve_holding(); }
 
   // `show bgp` (only the named units when `only` is not empty) and Prometheus lines.
   nlohmann::json show(const std::vector<std::string>& only) const;
-  std::string metrics() const;
+  void metrics(MetricsWriter& out) const;
   // The snippet for the current units and decisions (also what is written to the file).
   std::string snippet_text() const;
 
  private:
-  struct Override {
-    Admin admin = Admin::Auto;
-    int64_t since_unix_ms = 0;
-    Operator by;
-  };
+  // One entry of a route's decision history; `held`: a withdrawal the valve refused.
   struct HistoryEntry {
     int64_t at_unix_us = 0;
-    std::string state;
+    RouteState state = RouteState::Withdrawn;
+    bool held = false;
     std::string why;
     int64_t confirmed_unix_us = 0;  // when BIRD acknowledged the change (0 = not yet)
   };
   struct Unit {
     std::string name;
-    UnitHealth health;
+    RouteHealth health;
     // What BIRD says (nullopt = not known yet / missing), per protocol.
     std::optional<bool> normal_up, drain_up;
     bool missing = false;  // BIRD does not know the protocol
@@ -118,7 +129,7 @@ class Announcer {
     bool toggles_in_flight = false;
   };
 
-  // A new BIRD client on opt_.socket, wired to this announcer, started.
+  // A new BIRD client on cfg_.socket, wired to this announcer, started.
   void connect();
   // BIRD's protocol states and sessions as unknown (the connection is gone).
   void forget_bird_state();
@@ -128,24 +139,26 @@ class Announcer {
   void write_snippet();
   void poll();
   void on_protocols(const std::vector<BirdProtocol>& protocols);
+  void adopt();
   void schedule_wake();
   void schedule_poll();
-  void load_overrides();
-  Result<void> save_overrides() const;
   void event(std::string text);
-  void remember(Unit& u, std::string state, std::string why);
+  void remember(Unit& u, RouteState state, bool held, std::string why);
+  void confirm(Unit& u);
+  RouteDecision decision(const Unit& u) const;
   bool desired_normal(const Unit& u) const;
   bool desired_drain(const Unit& u) const;
+  nlohmann::json show_unit(const Unit& u) const;
 
   asio::io_context& io_;
-  AnnouncerOptions opt_;
+  BgpConfig cfg_;
   Log log_;
+  BirdFactory bird_factory_;
   std::unique_ptr<BirdClient> bird_;
   Policy policy_;
+  RouteOverrides overrides_;
   std::map<std::string, Unit> units_;  // by unit name
-  // By unit: the address ("192.0.2.10") or "group NAME" (stable if protocol_prefix changes).
-  std::map<std::string, Override> overrides_;
-  bool warm_ = false;
+  bool settled_ = false;
   bool dataplane_ok_ = false;
   std::string dataplane_;
   asio::steady_timer wake_timer_;

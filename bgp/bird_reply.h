@@ -74,6 +74,9 @@ struct BirdProtocol {
   std::string name, proto, table, state, since, info;
   // BIRD's state "up" (others: "down" when disabled or stopped, "start", "stop", "flush").
   bool up() const { return state == "up"; }
+  // Not disabled: any state but "down" (a static protocol that is enabled is "up"; "start"
+  // and "flush" are on their way).
+  bool enabled() const { return state != "down"; }
 };
 
 // Rows (code 1002, including the space-continued ones) after the 2002 header. Since may

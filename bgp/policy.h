@@ -56,6 +56,8 @@ struct PolicyOptions {
   Ms drain{30000};
   double valve_share = 0.5;
   Ms valve_window{60000};
+
+  friend bool operator==(const PolicyOptions&, const PolicyOptions&) = default;
 };
 
 struct UnitInput {

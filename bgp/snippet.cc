@@ -1,12 +1,6 @@
 #include "bgp/snippet.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 namespace steer::bgp {
 
@@ -72,30 +66,6 @@ std::string render_snippet(const std::vector<SnippetUnit>& units, const RouteAtt
                     family, route_line(u.route, drain), u.drain_enabled ? "no" : "yes");
   }
   return out;
-}
-
-Result<void> write_file_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return fail(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return fail(fmt::format("cannot write {}: {}", tmp, std::strerror(e)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    return fail(fmt::format("cannot replace {}: {}", path, std::strerror(e)));
-  }
-  return {};
 }
 
 }  // namespace steer::bgp

@@ -22,7 +22,6 @@
 
 #include "common/ip_address.h"
 #include "common/ip_prefix.h"
-#include "common/result.h"
 
 namespace steer::bgp {
 
@@ -39,6 +38,8 @@ struct RouteAttributes {
   uint32_t drain_prepend = 0;
   std::vector<std::string> drain_communities;  // "ASN:VALUE"
   std::vector<std::string> communities;
+
+  friend bool operator==(const RouteAttributes&, const RouteAttributes&) = default;
 };
 
 struct SnippetUnit {
@@ -52,9 +53,5 @@ struct SnippetUnit {
 
 std::string render_snippet(const std::vector<SnippetUnit>& units, const RouteAttributes& attrs,
                            std::string_view prefix);
-
-// Writes `text` to `path` through a temporary file in the same directory and rename(), so BIRD
-// never reads half a file.
-Result<void> write_file_atomic(const std::string& path, const std::string& text);
 
 }  // namespace steer::bgp

@@ -29,14 +29,19 @@ namespace steer {
 inline constexpr size_t kMaxRequestBytes = 16u << 20;  // an apply of ~100 k backends
 inline constexpr size_t kMaxReplyLineBytes = 64u << 20;
 
-// Reply codes steer uses (see docs/cli-protocol.md for the full table).
+// Every reply code steer's servers use (docs/cli-protocol.md has the same table; a test
+// compares them).
 namespace reply {
 inline constexpr int kOk = 0;        // final line of a successful reply
 inline constexpr int kGreeting = 1;  // server greeting on connect
 inline constexpr int kJson = 1000;   // a line of a JSON document
+inline constexpr int kHelp = 1001;   // a line of help text
 inline constexpr int kRuntimeError = 8000;
-inline constexpr int kInvalidState = 8001;  // an apply whose state did not validate
-inline constexpr int kNotReady = 8002;      // the request cannot be served now
+inline constexpr int kInvalidState = 8001;      // an apply whose state did not validate
+inline constexpr int kNotReady = 8002;          // the request cannot be served now
+inline constexpr int kPermissionDenied = 8003;  // the peer may read but not change
+inline constexpr int kNotFound = 8004;          // no such VIP, backend, group, ...
+inline constexpr int kConfigInvalid = 8005;     // the configuration file did not validate
 inline constexpr int kUnknownCommand = 9000;
 inline constexpr int kBadArgument = 9001;
 }  // namespace reply

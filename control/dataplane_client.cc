@@ -11,20 +11,6 @@ using asio::use_awaitable;
 using asio::local::stream_protocol;
 using nlohmann::json;
 
-std::string_view dataplane_health_name(DataplaneHealth h) {
-  switch (h) {
-    case DataplaneHealth::Alive:
-      return "alive";
-    case DataplaneHealth::Stuck:
-      return "stuck";
-    case DataplaneHealth::Down:
-      return "down";
-    case DataplaneHealth::Unknown:
-      break;
-  }
-  return "unknown";
-}
-
 DataplaneClient::DataplaneClient(asio::io_context& io, DataplaneLinkOptions options, Log log)
     : io_(io), opt_(std::move(options)), log_(std::move(log)), wake_(io), push_timer_(io) {}
 
@@ -41,6 +27,14 @@ void DataplaneClient::stop() {
     asio::error_code ec;
     sock_->close(ec);
   }
+}
+
+void DataplaneClient::set_intervals(std::chrono::milliseconds push,
+                                    std::chrono::milliseconds status,
+                                    std::chrono::milliseconds stuck_after) {
+  opt_.push_interval = push;
+  opt_.status_interval = status;
+  opt_.stuck_after = stuck_after;
 }
 
 void DataplaneClient::request(std::string line, Done done) {
@@ -103,7 +97,7 @@ void DataplaneClient::maybe_push() {
 }
 
 void DataplaneClient::set_health(DataplaneHealth h, std::string why) {
-  if (h == health_ && why == health_reason_) return;
+  if (stopped_ || (h == health_ && why == health_reason_)) return;
   const DataplaneHealth before = health_;
   health_reason_ = std::move(why);
   if (h != health_) {
@@ -118,13 +112,14 @@ void DataplaneClient::set_health(DataplaneHealth h, std::string why) {
 }
 
 void DataplaneClient::on_status(const Reply& r) {
-  last_status_ = r.text_of(reply::kJson);
-  json s = json::parse(last_status_, nullptr, false);
-  if (s.is_discarded()) {
-    set_health(DataplaneHealth::Stuck, "status reply is not JSON");
+  status_text_ = r.text_of(reply::kJson);
+  auto parsed = doc::parse_status(status_text_);
+  if (!parsed) {
+    set_health(DataplaneHealth::Stuck, "status reply unreadable: " + parsed.error().message);
     return;
   }
-  const int64_t pid = s.value("pid", int64_t{-1});
+  status_ = std::move(*parsed);
+  const int64_t pid = status_.pid;
   if (dataplane_pid_ >= 0 && pid != dataplane_pid_) {
     log_(fmt::format("dataplane restarted (pid {} -> {}): pushing the state again", dataplane_pid_,
                      pid));
@@ -136,9 +131,9 @@ void DataplaneClient::on_status(const Reply& r) {
   }
   just_connected_ = false;
   dataplane_pid_ = pid;
-  const bool alive = s.value("alive", false);
-  const bool switched = s.value("switched", false);
-  const uint64_t generation = s.value("generation", uint64_t{0});
+  const bool alive = status_.alive;
+  const bool switched = status_.switched;
+  const uint64_t generation = status_.generation;
   if (!alive) {
     set_health(DataplaneHealth::Stuck, "a worker lcore stopped making progress (heartbeat)");
   } else if (pushed_generation_ > 0 && (generation < pushed_generation_ || !switched) &&
@@ -297,10 +292,17 @@ asio::awaitable<void> DataplaneClient::ticker() {
       request("stats", [this](Result<Reply> r) {
         stats_in_flight_ = false;
         if (!r || !r->ok()) return;
-        previous_stats_ = std::move(last_stats_);
-        previous_stats_at_ = last_stats_at_;
-        last_stats_ = r->text_of(reply::kJson);
-        last_stats_at_ = SteadyClock::now();
+        std::string text = r->text_of(reply::kJson);
+        auto parsed = doc::parse_stats(text);
+        if (!parsed) {
+          log_(fmt::format("dataplane stats unreadable: {}", parsed.error().message));
+          return;
+        }
+        previous_stats_ = std::move(stats_);
+        previous_stats_at_ = stats_at_;
+        stats_ = doc::StatsIndex(std::move(*parsed));
+        stats_text_ = std::move(text);
+        stats_at_ = SteadyClock::now();
       });
     }
   }

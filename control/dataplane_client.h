@@ -22,13 +22,12 @@
 
 #include "common/framing.h"
 #include "common/result.h"
+#include "common/state_doc.h"
+#include "control/dataplane_health.h"
 
 namespace steer::control {
 
 using SteadyClock = std::chrono::steady_clock;
-
-enum class DataplaneHealth : uint8_t { Unknown, Alive, Stuck, Down };
-std::string_view dataplane_health_name(DataplaneHealth h);
 
 struct DataplaneLinkOptions {
   std::string socket;
@@ -45,7 +44,13 @@ class DataplaneClient {
 
   DataplaneClient(asio::io_context& io, DataplaneLinkOptions options, Log log);
   void start();
+  // Stops talking: closes the socket, fails queued requests; no on_health call follows. The
+  // client's coroutines end at their next wake-up (within status_interval): keep the
+  // io_context running that long before destroying the client.
   void stop();
+  // A reload: new push and status intervals and stuck threshold (the socket stays).
+  void set_intervals(std::chrono::milliseconds push, std::chrono::milliseconds status,
+                     std::chrono::milliseconds stuck_after);
 
   // The document to push (complete state). Coalesced; pushed when allowed.
   void set_desired(std::string document);
@@ -54,16 +59,22 @@ class DataplaneClient {
   // Sends one request line; `done` runs on the io thread with the reply or an error.
   void request(std::string line, Done done);
 
+  const std::string& socket() const { return opt_.socket; }
   DataplaneHealth health() const { return health_; }
   const std::string& health_reason() const { return health_reason_; }
   SteadyClock::time_point health_since() const { return health_since_; }
   bool connected() const { return connected_; }
-  // Last documents read (JSON text; empty until the first reply).
-  const std::string& last_status() const { return last_status_; }
-  const std::string& last_stats() const { return last_stats_; }
-  SteadyClock::time_point last_stats_at() const { return last_stats_at_; }
-  const std::string& previous_stats() const { return previous_stats_; }
+  // The last `status` read (parsed, and its text as the dataplane sent it; empty until the
+  // first reply).
+  const doc::Status& status() const { return status_; }
+  const std::string& status_text() const { return status_text_; }
+  // The last two `stats` read, indexed, with when they arrived (for rates); empty (no VIPs,
+  // time 0) until the replies come. stats_text(): the last one as the dataplane sent it.
+  const doc::StatsIndex& stats() const { return stats_; }
+  SteadyClock::time_point stats_at() const { return stats_at_; }
+  const doc::StatsIndex& previous_stats() const { return previous_stats_; }
   SteadyClock::time_point previous_stats_at() const { return previous_stats_at_; }
+  const std::string& stats_text() const { return stats_text_; }
   // The state the dataplane held when we connected (adoption), until the first push.
   const std::optional<std::string>& adopted_state() const { return adopted_; }
   uint64_t pushed_generation() const { return pushed_generation_; }
@@ -124,8 +135,11 @@ class DataplaneClient {
   SteadyClock::time_point health_since_ = SteadyClock::now();
   int64_t dataplane_pid_ = -1;
   bool just_connected_ = false;
-  std::string last_status_, last_stats_, previous_stats_;
-  SteadyClock::time_point last_stats_at_{}, previous_stats_at_{};
+  doc::Status status_;
+  std::string status_text_;
+  doc::StatsIndex stats_, previous_stats_;
+  std::string stats_text_;
+  SteadyClock::time_point stats_at_{}, previous_stats_at_{};
   std::optional<std::string> adopted_;
 };
 

@@ -1,14 +1,12 @@
 #include "control/overrides.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "common/file.h"
 
 namespace steer::control {
 
@@ -43,14 +41,11 @@ std::optional<AdminState> admin_from(std::string_view s) {
 Result<Overrides> Overrides::load(std::string path) {
   Overrides o;
   o.path_ = std::move(path);
-  std::ifstream in(o.path_);
-  if (!in) {
-    if (errno == ENOENT || !std::filesystem::exists(o.path_)) return o;
-    return fail(fmt::format("{}: {}", o.path_, std::strerror(errno)));
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json doc = json::parse(ss.str(), nullptr, false);
+  std::error_code ec;
+  if (!std::filesystem::exists(o.path_, ec)) return o;
+  auto text = read_file(o.path_);
+  if (!text) return tl::unexpected(text.error());
+  json doc = json::parse(*text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("overrides") ||
       !doc["overrides"].is_array()) {
     return fail(fmt::format("{}: not a steer overrides file", o.path_));
@@ -115,16 +110,7 @@ Result<void> Overrides::save() const {
   std::error_code ec;
   const auto parent = std::filesystem::path(path_).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  const std::string tmp = path_ + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << json{{"overrides", arr}}.dump(1) << "\n";
-    if (!out) return fail(fmt::format("cannot write {}", tmp));
-  }
-  if (std::rename(tmp.c_str(), path_.c_str()) != 0) {
-    return fail(fmt::format("cannot replace {}: {}", path_, std::strerror(errno)));
-  }
-  return {};
+  return write_file_atomic(path_, json{{"overrides", arr}}.dump(1) + "\n");
 }
 
 }  // namespace steer::control

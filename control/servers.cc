@@ -16,8 +16,8 @@ namespace steer::control {
 using asio::use_awaitable;
 using asio::local::stream_protocol;
 
-CliServer::CliServer(asio::io_context& io, Daemon& daemon)
-    : io_(io), daemon_(daemon), acceptor_(io) {}
+CliServer::CliServer(asio::io_context& io, const CommandTable& commands, std::string name)
+    : io_(io), commands_(commands), name_(std::move(name)), acceptor_(io) {}
 
 Result<void> CliServer::listen(const std::string& path, uint32_t mode, const std::string& group) {
   path_ = path;
@@ -110,7 +110,8 @@ Peer peer_of(int fd, uint32_t group_gid) {
 asio::awaitable<void> CliServer::serve(stream_protocol::socket sock) {
   const Peer peer = peer_of(sock.native_handle(), group_gid_);
   asio::error_code ec;
-  const std::string greeting = format_reply_line(reply::kGreeting, "steerd 0.1.0 ready.", true);
+  const std::string greeting =
+      format_reply_line(reply::kGreeting, fmt::format("{} ready.", name_), true);
   co_await asio::async_write(sock, asio::buffer(greeting), asio::redirect_error(use_awaitable, ec));
   RequestReader in;
   char buf[16384];
@@ -129,7 +130,7 @@ asio::awaitable<void> CliServer::serve(stream_protocol::socket sock) {
       asio::steady_timer done(io_, asio::steady_timer::time_point::max());
       std::string out;
       bool ready = false;
-      daemon_.handle(*line, peer, [&](std::string r) {
+      commands_.dispatch(*line, peer, [&](std::string r) {
         out = std::move(r);
         ready = true;
         done.cancel();

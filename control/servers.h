@@ -11,14 +11,15 @@
 
 #include <asio.hpp>
 
+#include "common/command_table.h"
 #include "common/result.h"
-#include "control/daemon.h"
 
 namespace steer::control {
 
 class CliServer {
  public:
-  CliServer(asio::io_context& io, Daemon& daemon);
+  // Requests go to `commands`; the greeting names the server ("steerd 0.1.0").
+  CliServer(asio::io_context& io, const CommandTable& commands, std::string name);
   // Binds (replacing a stale socket file; refusing when a live steerd answers on it), sets the
   // mode and group, starts accepting.
   Result<void> listen(const std::string& path, uint32_t mode, const std::string& group);
@@ -28,7 +29,8 @@ class CliServer {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(asio::local::stream_protocol::socket sock);
   asio::io_context& io_;
-  Daemon& daemon_;
+  const CommandTable& commands_;
+  std::string name_;
   asio::local::stream_protocol::acceptor acceptor_;
   std::string path_;
   uint32_t group_gid_ = static_cast<uint32_t>(-1);

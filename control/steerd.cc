@@ -2,6 +2,10 @@
 //
 //   steerd -c /etc/steer/steerd.toml           run (foreground; logs on stderr)
 //   steerd --check -c /etc/steer/steerd.toml   validate the file, print every error, exit
+//
+// This file is the wiring: it builds the collaborators (checker, dataplane client, event
+// history, command table), the controller and its modules (dataplane link, BGP link), the
+// CLI and metrics servers, and runs the control thread's io_context.
 #include <chrono>
 #include <filesystem>
 
@@ -14,7 +18,14 @@
 #include <CLI/CLI.hpp>
 #pragma GCC diagnostic pop
 
-#include "control/daemon.h"
+#include "common/command_table.h"
+#include "common/version.h"
+#include "control/bgp_link.h"
+#include "control/commands.h"
+#include "control/controller.h"
+#include "control/dataplane_link.h"
+#include "control/health/checker.h"
+#include "control/metrics.h"
 #include "control/servers.h"
 
 namespace steer::control {
@@ -57,19 +68,41 @@ int run(int argc, char** argv) {
     log_line(overrides.error().message);
     return 1;
   }
-  asio::io_context io(1);
+  const std::string path = std::filesystem::absolute(config_path).string();
   const std::string cli_socket = config->cli_socket;
   const uint32_t cli_mode = config->cli_mode;
   const std::string cli_group = config->cli_group;
   const std::string metrics = config->metrics_listen;
-  Daemon daemon(io, std::move(*config), std::filesystem::absolute(config_path).string(),
-                std::move(*overrides), log_line);
-  CliServer cli(io, daemon);
+
+  asio::io_context io(1);
+  Events events(log_line);
+  health::Checker checker(io);
+  DataplaneClient dataplane(io,
+                            DataplaneLinkOptions{
+                                .socket = config->dataplane_socket,
+                                .push_interval = std::chrono::milliseconds(config->push_interval_ms),
+                                .status_interval =
+                                    std::chrono::milliseconds(config->status_interval_ms),
+                                .stuck_after = std::chrono::milliseconds(config->stuck_after_ms),
+                            },
+                            log_line);
+  CommandTable commands(cli_group.empty() ? std::string("root")
+                                          : fmt::format("root or group '{}'", cli_group));
+  Controller controller(
+      Controller::Deps{io, checker, dataplane, events, [path] { return load_config(path); }},
+      std::move(*config), std::move(*overrides));
+  DataplaneLink dataplane_link(dataplane);
+  BgpLink bgp_link(io, commands, events);
+  controller.add_module(dataplane_link);
+  controller.add_module(bgp_link);
+  register_controller_commands(commands, controller, path);
+
+  CliServer cli(io, commands, fmt::format("steerd {}", kVersion));
   if (auto r = cli.listen(cli_socket, cli_mode, cli_group); !r) {
     log_line(r.error().message);
     return 1;
   }
-  MetricsServer metrics_server(io, [&daemon] { return daemon.metrics_text(); });
+  MetricsServer metrics_server(io, [&controller] { return metrics_text(controller); });
   if (!metrics.empty()) {
     if (auto r = metrics_server.listen(metrics); !r) {
       log_line(r.error().message);
@@ -82,19 +115,19 @@ int run(int argc, char** argv) {
                                                                     int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
-      auto d = daemon.reload("SIGHUP");
+      auto d = controller.reload("SIGHUP");
       if (!d) log_line("reload rejected, nothing changed:\n" + d.error().message);
       signals.async_wait(on_signal);
       return;
     }
     log_line(fmt::format("signal {}: stopping", sig));
-    daemon.stop();
+    controller.stop();
     cli.close();
     metrics_server.close();
     io.stop();
   };
   signals.async_wait(on_signal);
-  daemon.start();
+  controller.start();
   log_line(
       fmt::format("CLI on {}, metrics on {}", cli_socket, metrics.empty() ? "(off)" : metrics));
   io.run();

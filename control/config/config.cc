@@ -4,11 +4,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fstream>
-#include <sstream>
+#include <filesystem>
 
 #include <fmt/format.h>
 
+#include "common/file.h"
 #include "control/config/internal.h"
 
 namespace steer::control {
@@ -46,13 +46,6 @@ uint32_t MinHealthy::required(size_t configured) const {
 }
 
 namespace {
-
-// "tcp" / "udp" -> 6 / 17; 0 otherwise.
-uint8_t proto_number(std::string_view name) {
-  if (name == "tcp") return 6;
-  if (name == "udp") return 17;
-  return 0;
-}
 
 bool parse_port(std::string_view text, uint16_t& port) {
   unsigned value = 0;
@@ -95,10 +88,10 @@ const VipConfig* Config::find_vip(std::string_view name_or_address) const {
     if (v.name == name_or_address) return &v;
   }
   std::string_view target = name_or_address;
-  uint8_t proto = 0;
+  std::optional<L4Proto> proto;
   if (const size_t slash = target.rfind('/'); slash != std::string_view::npos) {
-    proto = proto_number(target.substr(slash + 1));
-    if (proto == 0) return nullptr;
+    proto = parse_l4_proto(target.substr(slash + 1));
+    if (!proto) return nullptr;
     target = target.substr(0, slash);
   }
   IpAddress address;
@@ -109,36 +102,25 @@ const VipConfig* Config::find_vip(std::string_view name_or_address) const {
   for (const VipConfig& v : vips) {
     if (v.address != address) continue;
     if (has_port && v.port != port) continue;
-    if (proto != 0 && v.proto != proto) continue;
+    if (proto && v.proto != *proto) continue;
     if (found) return nullptr;  // ambiguous
     found = &v;
   }
   return found;
 }
 
-std::string format_errors(const std::vector<ConfigError>& errors) {
-  std::string out;
-  for (const ConfigError& e : errors) {
-    out += fmt::format("{}: {}", e.where, e.message);
-    if (!e.hint.empty()) out += fmt::format(" (hint: {})", e.hint);
-    out += '\n';
-  }
-  return out;
-}
-
 tl::expected<Config, std::vector<ConfigError>> load_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
     return tl::unexpected(std::vector<ConfigError>{
         {path, "cannot open the configuration file", "check the path and its permissions"}});
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    return tl::unexpected(
-        std::vector<ConfigError>{{path, "cannot read the configuration file", ""}});
+  auto text = read_file(path);
+  if (!text) {
+    return tl::unexpected(std::vector<ConfigError>{
+        {path, "cannot read the configuration file", text.error().message}});
   }
-  return parse_config(ss.str(), path);
+  return parse_config(*text, path);
 }
 
 }  // namespace steer::control

@@ -4,11 +4,13 @@
 //   [pop] [dataplane] [cli] [metrics] [state] [warmup]   process settings
 //   [check.NAME]                                          health checks, referenced by name
 //   [[vip]] + [[vip.backend]]                             services and their backends
-//   [bgp]                                                 BIRD announcer (bgp/announcer.h)
-//   [dns]                                                 kept as TOML text for later
+//   [bgp] + [[bgp.group]]                                 BIRD announcer, parsed by bgp/config.h
+//   [dns]                                                 reserved for the DNS responder
 //
 // parse_config() parses, then validates everything it can and returns either a complete
 // Config or *every* error found, each with file:line:column, a message and (often) a hint.
+// Each module's section is read by that module through common/config_reader.h (one Sink for
+// the whole file), so a mistake in [bgp] is reported exactly like one in [[vip]].
 // Only a TOML syntax error stops it early (the document cannot be read past it). A Config
 // that comes back is consistent: every check name a backend refers to is defined, every
 // table size is prime, no VIP or backend is duplicated. Backends carry their *effective*
@@ -20,16 +22,22 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <tl/expected.hpp>
 
+#include "bgp/config.h"
+#include "common/config_reader.h"
 #include "common/ip_address.h"
-#include "common/ip_prefix.h"
+#include "common/vip_key.h"
 
 namespace steer::control {
+
+using config::ConfigError;
+using config::format_errors;
 
 enum class CheckType { Tcp, Http, Https, Udp, Dns };
 
@@ -90,7 +98,7 @@ struct MinHealthy {
 struct VipConfig {
   std::string name;  // unique, [a-z0-9_-]
   IpAddress address;
-  uint8_t proto = 6;            // 6 tcp, 17 udp
+  L4Proto proto = L4Proto::Tcp;
   uint16_t port = 0;            // 0 = all ports
   uint32_t table_size = 65537;  // prime
   std::string encap = "ipip";   // "ipip" | "gue"
@@ -101,41 +109,9 @@ struct VipConfig {
   std::string check;                    // the backends' default check ("" = none)
   std::vector<BackendConfig> backends;  // in file order
 
+  VipKey key() const { return VipKey{address, proto, port}; }
+
   friend bool operator==(const VipConfig&, const VipConfig&) = default;
-};
-
-// [[bgp.group]]: one route covering several VIPs (an aggregate such as a /24), announced when
-// all (or any) of them are healthy, besides each VIP address's own host route.
-struct BgpGroupConfig {
-  std::string name;               // [a-z][a-z0-9_]*, at most 24
-  IpPrefix prefix;                // every VIP of the group is inside it
-  std::vector<std::string> vips;  // VIP names (default: every VIP inside the prefix)
-  bool announce_all = true;       // default: [bgp] announce
-
-  friend bool operator==(const BgpGroupConfig&, const BgpGroupConfig&) = default;
-};
-
-// [bgp]: how steerd drives BIRD (docs/bgp.md). `enabled` is false when the table is absent.
-struct BgpConfig {
-  bool enabled = false;
-  std::string socket;                      // BIRD's control socket
-  std::string snippet;                     // file steerd writes its protocols to ("" = none)
-  std::string protocol_prefix = "steer_";  // [a-z][a-z0-9_]*, at most 32
-  uint32_t local_as = 0;                   // for the drain prepend; 0 = not set
-  bool announce_all = true;                // "all" (true) or "any" of an address's VIPs healthy
-  uint32_t announce_hold_ms = 2000;
-  uint32_t min_interval_ms = 1000;
-  uint32_t reconcile_ms = 500;
-  uint32_t request_timeout_ms = 2000;
-  uint32_t drain_ms = 30000;
-  uint32_t drain_prepend = 3;
-  std::vector<std::string> drain_communities{};  // "ASN:VALUE", each 0..65535
-  std::vector<std::string> communities{};
-  double valve_share = 0.5;
-  uint32_t valve_window_ms = 60000;
-  std::vector<BgpGroupConfig> groups;
-
-  friend bool operator==(const BgpConfig&, const BgpConfig&) = default;
 };
 
 struct Config {
@@ -152,10 +128,7 @@ struct Config {
   uint32_t warmup_max_ms = 5000;
   std::map<std::string, CheckConfig> checks;
   std::vector<VipConfig> vips;  // in file order
-  BgpConfig bgp;
-  // The contents of the [dns] table re-serialised as TOML (a document whose root is that
-  // table); "" when the section is absent.
-  std::string dns_toml;
+  std::optional<bgp::BgpConfig> bgp;  // [bgp]; absent: steerd does not drive BIRD
 
   // The VIP named `name_or_address`, or the one at "ADDR:PORT/proto" (IPv6 as "[v6]:PORT/tcp"),
   // or at "ADDR:PORT" or "ADDR" when exactly one VIP matches. nullptr when none or ambiguous.
@@ -164,20 +137,11 @@ struct Config {
   friend bool operator==(const Config&, const Config&) = default;
 };
 
-struct ConfigError {
-  std::string where;  // "file:line:column" (just "file" when the error has no position)
-  std::string message;
-  std::string hint;  // may be empty
-};
-
 // Parses and validates `text`; `source` names it in error positions. Returns every error
 // found, ordered by position. Never throws.
 tl::expected<Config, std::vector<ConfigError>> parse_config(std::string_view text,
                                                             std::string_view source);
 // Reads `path` and parses it (an unreadable file is one error whose `where` is the path).
 tl::expected<Config, std::vector<ConfigError>> load_config(const std::string& path);
-
-// One line per error: "where: message (hint: ...)", each ending in '\n'.
-std::string format_errors(const std::vector<ConfigError>& errors);
 
 }  // namespace steer::control

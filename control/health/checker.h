@@ -47,6 +47,7 @@
 #include "control/health/damper.h"
 #include "control/health/schedule.h"
 #include "control/health/target.h"
+#include "control/health/target_checker.h"
 
 namespace steer::control::health {
 
@@ -55,16 +56,15 @@ class Prober;
 class TlsContexts;
 struct ProbeEnv;
 
-class Checker {
+class Checker final : public TargetChecker {
  public:
-  using ChangeFn =
-      std::function<void(const std::string& key, State before, State now, const ProbeResult& last)>;
+  using Stats = CheckerStats;
 
   // `on_change` runs on the io thread whenever a target's state changes (it may call
   // set_targets). `seed` seeds the jitter RNG (tests pass a fixed one). Fails (std::system_error)
   // only when the process has no file descriptor left for the epoll set.
-  Checker(asio::io_context& io, ChangeFn on_change, uint64_t seed = 1);
-  ~Checker();
+  Checker(asio::io_context& io, ChangeFn on_change = {}, uint64_t seed = 1);
+  ~Checker() override;
   Checker(const Checker&) = delete;
   Checker& operator=(const Checker&) = delete;
 
@@ -72,31 +72,22 @@ class Checker {
   // schedule; a changed spec restarts its probe stream (status and verdict kept, the damper's
   // streak restarts under the new rise/fall); removed targets stop (a probe in flight is
   // cancelled and never reported). Of two targets with the same key the first wins.
-  void set_targets(std::vector<Target> targets);
+  void set_targets(std::vector<Target> targets) override;
+  void set_on_change(ChangeFn on_change) override { on_change_ = std::move(on_change); }
 
   // The status of `key`, or nullptr. The object stays put (and is updated in place) until a
   // set_targets without `key` removes it.
-  const TargetStatus* status(const std::string& key) const;
+  const TargetStatus* status(const std::string& key) const override;
   // Every key, sorted.
-  std::vector<std::string> keys() const;
+  std::vector<std::string> keys() const override;
 
-  struct Stats {
-    // started = done + in_flight + cancelled (by set_targets) + those of removed targets.
-    uint64_t probes_started = 0, probes_done = 0, in_flight = 0;
-    uint64_t failures = 0;  // probes that failed (timeouts included)
-    uint64_t timeouts = 0;  // probes aborted at their timeout
-    // How late probes started against their schedule, over the recent window (the last
-    // 5-10 s, or since reset_lag_window()), in microseconds.
-    double lag_p50_us = 0, lag_p99_us = 0, lag_max_us = 0;
-    uint64_t lag_samples = 0;
-  };
-  Stats stats() const;
+  Stats stats() const override;
   // Starts a fresh lag window that rolls over after `window` (benchmarks call it when their
   // measurement starts, with a window longer than the measurement).
   void reset_lag_window(Clock::duration window = std::chrono::seconds(5));
 
   // First verdict: true once every target has left Unknown (steerd's warm-up uses it). O(1).
-  bool all_settled() const;
+  bool all_settled() const override;
 
  private:
   struct Entry;

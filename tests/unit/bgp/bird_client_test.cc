@@ -9,15 +9,15 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "fake_bird.h"
 #include "fixtures.h"
 #include "tests/support/run_io.h"
+#include "tests/support/script_server.h"
 
 namespace steer::bgp {
 namespace {
 
 using namespace std::chrono_literals;
-using test::FakeBird;
+using FakeBird = steer::test::ScriptServer;
 using test::fixture;
 using Clock = std::chrono::steady_clock;
 

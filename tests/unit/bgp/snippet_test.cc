@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/file.h"
+
 namespace steer::bgp {
 namespace {
 
@@ -88,6 +90,7 @@ TEST(BgpSnippet, RoutesWithoutAttributesHaveNoBlock) {
       << text;
 }
 
+// The snippet is written with common/file.h's atomic replacement.
 TEST(BgpSnippet, WriteFileAtomicReplacesTheFile) {
   const std::string path = ::testing::TempDir() + "/steer-snippet-test.conf";
   ASSERT_TRUE(write_file_atomic(path, "one\n"));

@@ -1,7 +1,8 @@
-// A scripted stand-in for BIRD's control socket, for BirdClient tests: a Unix socket served by
-// one thread with plain blocking POSIX calls (poll with a stop eventfd). Each accepted
-// connection runs the script with the connection's index (0, 1, ...); the connection closes
-// when the script returns. Everything is released by the destructor.
+// DOC: test helper — ScriptServer, a scripted stand-in for a line-protocol Unix socket (BIRD's
+// control socket for the BGP tests, steer-dataplane's API socket for the controller's): a
+// Unix socket served by one thread with plain blocking POSIX calls (poll with a stop
+// eventfd). Each accepted connection runs the script with the connection's index (0, 1, ...);
+// the connection closes when the script returns. Everything is released by the destructor.
 #pragma once
 
 #include <atomic>
@@ -22,13 +23,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-namespace steer::bgp::test {
+namespace steer::test {
 
-class FakeBird {
+class ScriptServer {
  public:
   class Conn {
    public:
-    Conn(int fd, int stop_fd, FakeBird& server) : fd_(fd), stop_fd_(stop_fd), server_(server) {}
+    Conn(int fd, int stop_fd, ScriptServer& server) : fd_(fd), stop_fd_(stop_fd), server_(server) {}
 
     // Writes all of `bytes`; false when the client is gone or the server stops.
     bool send(std::string_view bytes) {
@@ -99,13 +100,13 @@ class FakeBird {
 
     int fd_;
     int stop_fd_;
-    FakeBird& server_;
+    ScriptServer& server_;
     std::string buffer_;
   };
 
   using Script = std::function<void(Conn&, int index)>;
 
-  FakeBird(std::string path, Script script) : path_(std::move(path)), script_(std::move(script)) {
+  ScriptServer(std::string path, Script script) : path_(std::move(path)), script_(std::move(script)) {
     listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
@@ -120,9 +121,9 @@ class FakeBird {
     stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
     thread_ = std::thread([this] { serve(); });
   }
-  ~FakeBird() { stop(); }
-  FakeBird(const FakeBird&) = delete;
-  FakeBird& operator=(const FakeBird&) = delete;
+  ~ScriptServer() { stop(); }
+  ScriptServer(const ScriptServer&) = delete;
+  ScriptServer& operator=(const ScriptServer&) = delete;
 
   // Stops serving and removes the socket file (the client then sees connection refused).
   void stop() {
@@ -174,4 +175,4 @@ class FakeBird {
   std::vector<std::string> commands_;
 };
 
-}  // namespace steer::bgp::test
+}  // namespace steer::test

@@ -1,0 +1,156 @@
+#include "control/service_health.h"
+
+#include <map>
+
+#include <fmt/format.h>
+
+namespace steer::control {
+
+uint16_t target_port(const Config& config, const VipConfig& vip, const BackendConfig& backend) {
+  auto it = config.checks.find(backend.check);
+  if (it == config.checks.end()) return vip.port;
+  return it->second.port != 0 ? it->second.port : vip.port;
+}
+
+std::string target_key(const Config& config, const VipConfig& vip, const BackendConfig& backend) {
+  if (backend.check.empty()) return {};
+  return fmt::format("{}:{}/{}", address_for_port(backend.address),
+                     target_port(config, vip, backend), backend.check);
+}
+
+std::vector<health::Target> health_targets(const Config& config) {
+  std::map<std::string, health::Target> targets;
+  for (const VipConfig& v : config.vips) {
+    for (const BackendConfig& b : v.backends) {
+      const std::string key = target_key(config, v, b);
+      if (key.empty() || targets.contains(key)) continue;
+      targets[key] =
+          health::Target{key, b.address, target_port(config, v, b), config.checks.at(b.check)};
+    }
+  }
+  std::vector<health::Target> list;
+  list.reserve(targets.size());
+  for (auto& [k, t] : targets) list.push_back(std::move(t));
+  return list;
+}
+
+const VipHealth* ServiceHealth::vip(std::string_view name) const {
+  for (const VipHealth& v : vips) {
+    if (v.config->name == name) return &v;
+  }
+  return nullptr;
+}
+
+namespace {
+
+std::string by(const Override& o) {
+  return o.user.empty() ? fmt::format("uid {}", o.uid) : fmt::format("{} (uid {})", o.user, o.uid);
+}
+
+// The backend rule of the DOC block.
+BackendHealth backend_health(const Config& config, const VipConfig& v, const BackendConfig& b,
+                             const ServiceInputs& in) {
+  BackendHealth bh;
+  bh.address = b.address;
+  bh.config_weight = b.weight;
+  bh.check = b.check;
+  bh.target_key = target_key(config, v, b);
+  bh.health = bh.target_key.empty() ? health::State::Up : in.verdict(bh.target_key);
+  if (in.overrides != nullptr) {
+    if (const Override* o = in.overrides->find(v.name, b.address)) bh.override_ = *o;
+  }
+  const Override* o = bh.override_ ? &*bh.override_ : nullptr;
+  const uint32_t weight = (o && o->weight) ? *o->weight : b.weight;
+  if (o && o->admin == AdminState::Disable) {
+    bh.state = BackendState::Down;
+    bh.why = fmt::format("disabled by {}", by(*o));
+  } else if (o && o->admin == AdminState::ForceUp) {
+    bh.state = weight > 0 ? BackendState::Up : BackendState::Drain;
+    bh.why = fmt::format("forced up by {} (health: {})", by(*o), health::state_name(bh.health));
+  } else if (bh.health == health::State::Down) {
+    bh.state = BackendState::Down;
+    bh.why = "health check down";
+  } else if (bh.health == health::State::Unknown) {
+    bh.state = BackendState::Down;
+    bh.why = "health not yet decided";
+  } else if (o && o->admin == AdminState::Drain) {
+    bh.state = BackendState::Drain;
+    bh.why = fmt::format("drained by {}", by(*o));
+  } else if (weight == 0) {
+    bh.state = BackendState::Drain;
+    bh.why = o && o->weight ? fmt::format("weight 0 set by {}", by(*o)) : "weight 0";
+  } else {
+    bh.state = BackendState::Up;
+    bh.why = bh.check.empty() ? "no health check" : "healthy";
+    if (o && o->weight) bh.why += fmt::format("; weight {} set by {}", weight, by(*o));
+  }
+  bh.weight = bh.state == BackendState::Up ? weight : 0;
+  return bh;
+}
+
+// Adds `vv` to a route: healthy when all (or any) of its VIPs are.
+void combine(RouteHealth& r, const VipHealth& vv, bool all) {
+  const bool first = r.vips.empty();
+  r.vips.push_back(vv.config->name);
+  r.healthy = first ? vv.healthy : (all ? r.healthy && vv.healthy : r.healthy || vv.healthy);
+  r.health += fmt::format("{}{} {}/{} up (needs {})", first ? "" : "; ", vv.config->name, vv.up,
+                          vv.backends.size(), vv.required);
+}
+
+}  // namespace
+
+ServiceHealth compute_service_health(const ServiceInputs& in) {
+  ServiceHealth h;
+  h.config = in.config;
+  const Config& config = *in.config;
+  h.vips.reserve(config.vips.size());
+  for (const VipConfig& v : config.vips) {
+    VipHealth vv;
+    vv.config = &v;
+    for (const BackendConfig& b : v.backends) {
+      vv.backends.push_back(backend_health(config, v, b, in));
+      vv.up += vv.backends.back().state == BackendState::Up;
+    }
+    vv.required = v.min_healthy.required(v.backends.size());
+    vv.healthy = vv.up >= vv.required && vv.up > 0;
+    h.vips.push_back(std::move(vv));
+  }
+
+  const bool all = !config.bgp || config.bgp->announce_all;
+  std::map<IpAddress, RouteHealth> addresses;
+  for (const VipHealth& vv : h.vips) {
+    RouteHealth& r = addresses[vv.config->address];
+    r.route = IpPrefix::host(vv.config->address);
+    combine(r, vv, all);
+  }
+  for (auto& [address, r] : addresses) h.routes.push_back(std::move(r));
+  if (config.bgp) {
+    for (const bgp::GroupConfig& g : config.bgp->groups) {
+      RouteHealth r;
+      r.route = g.prefix;
+      r.group = g.name;
+      for (const std::string& name : g.vips) {
+        if (const VipHealth* vv = h.vip(name)) combine(r, *vv, g.announce_all);
+      }
+      h.routes.push_back(std::move(r));
+    }
+  }
+  for (RouteHealth& r : h.routes) {
+    r.health = fmt::format("{}: {}", r.healthy ? "healthy" : "unhealthy", r.health);
+  }
+
+  h.dataplane = in.dataplane;
+  h.dataplane_why = in.dataplane_why;
+  h.warm = in.warm;
+  // BGP waits for the dataplane's first verdict too: a steerd restart must not withdraw
+  // everything because it has not heard from the dataplane yet.
+  h.settled = in.warm && in.dataplane != DataplaneHealth::Unknown;
+  h.pop.name = config.pop_name;
+  h.pop.region = config.pop_region;
+  h.pop.vips = static_cast<uint32_t>(h.vips.size());
+  for (const VipHealth& vv : h.vips) h.pop.vips_healthy += vv.healthy;
+  h.pop.serving = in.dataplane == DataplaneHealth::Alive && h.pop.vips_healthy > 0;
+  return h;
+}
+
+}  // namespace steer::control
