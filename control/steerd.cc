@@ -7,6 +7,7 @@
 // history, command table), the controller and its modules (dataplane link, BGP link), the
 // CLI and metrics servers, and runs the control thread's io_context.
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 
 #include <asio.hpp>
@@ -51,6 +52,9 @@ int run(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  // Every socket write goes through Asio (MSG_NOSIGNAL); a closed peer must never kill the
+  // controller through a write that does not.
+  std::signal(SIGPIPE, SIG_IGN);
   auto config = load_config(config_path);
   if (!config) {
     fmt::print(stderr, "{}", format_errors(config.error()));

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -254,6 +255,9 @@ class SelfSignedCert {
 class HttpsServer : public ServerThread {
  public:
   HttpsServer(const SelfSignedCert& cert, std::string response) : response_(std::move(response)) {
+    // SSL_write goes through write(2): a probe that timed out and closed first would kill
+    // the test process with SIGPIPE (seen under load). Real backends ignore it as well.
+    std::signal(SIGPIPE, SIG_IGN);
     ctx_ = SSL_CTX_new(TLS_server_method());
     if (SSL_CTX_use_certificate(ctx_, cert.cert()) != 1 ||
         SSL_CTX_use_PrivateKey(ctx_, cert.key()) != 1) {
