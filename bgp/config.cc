@@ -111,8 +111,7 @@ const VipRef* find_vip(const std::vector<VipRef>& vips, std::string_view name) {
 // One [[bgp.group]]; nullopt when it has an error (reported).
 std::optional<GroupConfig> parse_group(const toml::table& t, const BgpConfig& b,
                                        const std::vector<VipRef>& vips,
-                                       std::map<std::string, const toml::node*>& seen,
-                                       Sink& sink) {
+                                       std::map<std::string, const toml::node*>& seen, Sink& sink) {
   std::vector<std::string_view> vip_names;
   for (const VipRef& v : vips) vip_names.push_back(v.name);
   Section s(t, "bgp.group", sink);
@@ -167,8 +166,7 @@ std::optional<GroupConfig> parse_group(const toml::table& t, const BgpConfig& b,
                   fmt::format("'bgp.group.vips' entries must be names of VIPs (got {})",
                               e.is_string() ? "\"" + config::printable(e.as_string()->get()) + "\""
                                             : std::string("a non-string")),
-                  e.is_string() ? config::suggestion(e.as_string()->get(), vip_names, "VIPs")
-                                : "");
+                  e.is_string() ? config::suggestion(e.as_string()->get(), vip_names, "VIPs") : "");
           ok = false;
           continue;
         }
@@ -212,7 +210,8 @@ std::optional<BgpConfig> parse_section(const toml::table& root, const std::vecto
   }
   std::map<std::string, const toml::node*> seen;
   for (const toml::node& gn : *a) {
-    if (auto g = parse_group(*gn.as_table(), b, vips, seen, sink)) b.groups.push_back(std::move(*g));
+    if (auto g = parse_group(*gn.as_table(), b, vips, seen, sink))
+      b.groups.push_back(std::move(*g));
   }
   return b;
 }

@@ -24,8 +24,7 @@ void CommandTable::add(Command command) {
   commands_.push_back(std::move(command));
 }
 
-const Command* CommandTable::match(const std::vector<std::string_view>& words,
-                                   size_t& used) const {
+const Command* CommandTable::match(const std::vector<std::string_view>& words, size_t& used) const {
   const Command* best = nullptr;
   used = 0;
   for (const Command& c : commands_) {
@@ -39,8 +38,7 @@ const Command* CommandTable::match(const std::vector<std::string_view>& words,
   return best;
 }
 
-void CommandTable::dispatch(std::string_view line, const Peer& peer,
-                            const Respond& respond) const {
+void CommandTable::dispatch(std::string_view line, const Peer& peer, const Respond& respond) const {
   const std::vector<std::string_view> words = split_words(line);
   if (words.empty()) return respond(reply_error(reply::kUnknownCommand, "empty request"));
   size_t used = 0;
@@ -65,23 +63,22 @@ void CommandTable::dispatch(std::string_view line, const Peer& peer,
       return respond(reply_error(reply::kUnknownCommand,
                                  fmt::format("unknown command '{}' (try 'help')", words[0])));
     }
-    const std::string known = fmt::format("{}", fmt::join(words.begin(), words.begin() +
-                                                                             static_cast<ptrdiff_t>(depth),
-                                                          " "));
+    const std::string known = fmt::format(
+        "{}", fmt::join(words.begin(), words.begin() + static_cast<ptrdiff_t>(depth), " "));
     if (words.size() == depth) {
       return respond(reply_error(reply::kBadArgument,
                                  fmt::format("usage: {} {} ...", known, fmt::join(next, "|"))));
     }
-    return respond(reply_error(reply::kUnknownCommand,
-                               fmt::format("unknown '{} {}' ({})", known, words[depth],
-                                           fmt::join(next, ", "))));
+    return respond(reply_error(
+        reply::kUnknownCommand,
+        fmt::format("unknown '{} {}' ({})", known, words[depth], fmt::join(next, ", "))));
   }
   const std::vector<std::string_view> args(words.begin() + static_cast<ptrdiff_t>(used),
                                            words.end());
   if (args.size() < c->min_args || args.size() > c->max_args) {
-    return respond(reply_error(
-        reply::kBadArgument,
-        fmt::format("usage: {}{}{}", c->path, c->args.empty() ? "" : " ", c->args)));
+    return respond(
+        reply_error(reply::kBadArgument,
+                    fmt::format("usage: {}{}{}", c->path, c->args.empty() ? "" : " ", c->args)));
   }
   if (!c->changes.empty() && !peer.may_change) return respond(denied(peer, c->changes));
   c->handler(CommandRequest{peer, args}, respond);
@@ -89,8 +86,8 @@ void CommandTable::dispatch(std::string_view line, const Peer& peer,
 
 std::string CommandTable::denied(const Peer& peer, std::string_view what) const {
   return reply_error(reply::kPermissionDenied,
-                     fmt::format("permission denied: uid {} may read but not {} ({} may)",
-                                 peer.uid, what, who_may_change_));
+                     fmt::format("permission denied: uid {} may read but not {} ({} may)", peer.uid,
+                                 what, who_may_change_));
 }
 
 std::string CommandTable::help() const {

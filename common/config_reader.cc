@@ -142,8 +142,7 @@ void Section::only(Known known, std::string_view what) {
   }
 }
 
-void Section::missing(std::string_view key, std::string_view message,
-                      std::string_view hint) const {
+void Section::missing(std::string_view key, std::string_view message, std::string_view hint) const {
   if (get(key)) return;
   if (std::find(misspelt_.begin(), misspelt_.end(), key) != misspelt_.end()) return;
   sink_.at(t_, message, hint);

@@ -44,6 +44,9 @@ inline constexpr int kNotFound = 8004;          // no such VIP, backend, group, 
 inline constexpr int kConfigInvalid = 8005;     // the configuration file did not validate
 inline constexpr int kUnknownCommand = 9000;
 inline constexpr int kBadArgument = 9001;
+inline constexpr int kAll[] = {kOk,           kGreeting,      kJson,           kHelp,
+                               kRuntimeError, kInvalidState,  kNotReady,       kPermissionDenied,
+                               kNotFound,     kConfigInvalid, kUnknownCommand, kBadArgument};
 }  // namespace reply
 
 inline bool reply_is_error(int code) { return code >= 8000; }

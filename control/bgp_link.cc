@@ -42,21 +42,23 @@ void BgpLink::on_health(const ServiceHealthPtr& now) {
   health_ = now;
   if (!c.bgp) {
     if (announcer_) {
-      events_.add("bgp: [bgp] removed: steerd stops driving BIRD (BIRD keeps its routes as they are)");
+      events_.add(
+          "bgp: [bgp] removed: steerd stops driving BIRD (BIRD keeps its routes as they are)");
       announcer_.reset();  // stops it: no callback of it runs afterwards
     }
     return;
   }
   if (!announcer_) {
-    const std::string overrides = (std::filesystem::path(c.state_dir) / "bgp-overrides.json").string();
+    const std::string overrides =
+        (std::filesystem::path(c.state_dir) / "bgp-overrides.json").string();
     announcer_ = std::make_unique<bgp::Announcer>(io_, *c.bgp, overrides, events_.sink(), bird_);
     announcer_->start();
   } else if (config_changed && announcer_->config() != *c.bgp) {
     announcer_->set_config(*c.bgp);
   }
-  announcer_->update(now->routes, now->settled, now->dataplane == DataplaneHealth::Alive,
-                     fmt::format("{}: {}", dataplane_health_name(now->dataplane),
-                                 now->dataplane_why));
+  announcer_->update(
+      now->routes, now->settled, now->dataplane == DataplaneHealth::Alive,
+      fmt::format("{}: {}", dataplane_health_name(now->dataplane), now->dataplane_why));
 }
 
 std::vector<bgp::RouteDecision> BgpLink::decisions() const {
@@ -159,8 +161,7 @@ void BgpLink::register_commands(CommandTable& t) {
         Action{"drain", bgp::Admin::Drain, "announce with a lower preference, then withdraw"},
         Action{"undrain", bgp::Admin::Auto, "follow health again"},
         Action{"auto", bgp::Admin::Auto, "clear the BGP override: follow health"}}) {
-    t.add({fmt::format("bgp {}", a.word), "VIP|GROUP", a.help, 1, 1,
-           "change BGP announcements",
+    t.add({fmt::format("bgp {}", a.word), "VIP|GROUP", a.help, 1, 1, "change BGP announcements",
            now([this, admin = a.admin](const CommandRequest& r) { return set_admin(r, admin); })});
   }
   t.add({"bgp valve release", "", "let withdrawals held by the safety valve through for a window",

@@ -183,8 +183,7 @@ std::string show_health(const Controller& c, const CommandRequest& req) {
     }
   }
   if (only && out.empty()) {
-    return reply_error(reply::kNotFound,
-                       fmt::format("no health-checked backend {}", req.args[0]));
+    return reply_error(reply::kNotFound, fmt::format("no health-checked backend {}", req.args[0]));
   }
   return ok_json(json{{"targets", out}});
 }
@@ -316,8 +315,8 @@ void register_controller_commands(CommandTable& t, Controller& c, std::string co
          })});
   t.add({"show vips", "[VIP]", "VIPs with their health and traffic", 0, 1, "",
          now([&c](const CommandRequest& r) { return show_vips(c, r); })});
-  t.add({"show backends", "[VIP]", "backends: weight, health, override, traffic, and why", 0, 1,
-         "", now([&c](const CommandRequest& r) { return show_backends(c, r); })});
+  t.add({"show backends", "[VIP]", "backends: weight, health, override, traffic, and why", 0, 1, "",
+         now([&c](const CommandRequest& r) { return show_backends(c, r); })});
   t.add({"show health", "[ADDRESS]", "health-check history with reasons", 0, 1, "",
          now([&c](const CommandRequest& r) { return show_health(c, r); })});
   t.add({"show stats", "", "the dataplane's counters and drops by reason", 0, 0, "",
@@ -333,14 +332,15 @@ void register_controller_commands(CommandTable& t, Controller& c, std::string co
            {"enable", "follow health again"},
            {"force-up", "in service whatever the checks say"},
            {"auto", "clear the admin override: follow health"}}) {
-    t.add({fmt::format("backend {}", action), "ADDRESS [VIP]", help, 1, 2, "change backends",
-           now([&c, a = std::string(action)](const CommandRequest& r) { return backend(c, a, r); })});
+    t.add(
+        {fmt::format("backend {}", action), "ADDRESS [VIP]", help, 1, 2, "change backends",
+         now([&c, a = std::string(action)](const CommandRequest& r) { return backend(c, a, r); })});
   }
   t.add({"backend weight", "ADDRESS WEIGHT|default [VIP]", "set or clear a weight override", 2, 3,
          "change backends",
          now([&c](const CommandRequest& r) { return backend(c, "weight", r); })});
-  t.add({"configure", "", "reload the configuration file: validate, diff, apply what changed", 0,
-         0, "reload the configuration",
+  t.add({"configure", "", "reload the configuration file: validate, diff, apply what changed", 0, 0,
+         "reload the configuration",
          now([&c](const CommandRequest& r) { return configure(c, r.peer); })});
   t.add({"configure check", "", "validate the file and list what a reload would change", 0, 0, "",
          now([&c](const CommandRequest&) { return configure_check(c); })});

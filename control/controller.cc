@@ -46,8 +46,8 @@ void Controller::start() {
   }
   recompute();
   deps_.dataplane.start();
-  event(fmt::format("steerd {} started: {} VIPs, {} health targets", kVersion,
-                    config_->vips.size(), deps_.checker.keys().size()));
+  event(fmt::format("steerd {} started: {} VIPs, {} health targets", kVersion, config_->vips.size(),
+                    deps_.checker.keys().size()));
 }
 
 void Controller::set_warm(std::string why) {

@@ -57,8 +57,8 @@ void DataplaneLink::status(json& doc) const {
     pushes.push_back({{"generation", p.generation}, {"acked_unix_us", p.acked_unix_us}});
   }
   dp["recent_pushes"] = std::move(pushes);
-  json st = json::parse(client_.status_text().empty() ? "{}" : client_.status_text(), nullptr,
-                        false);
+  json st =
+      json::parse(client_.status_text().empty() ? "{}" : client_.status_text(), nullptr, false);
   if (!st.is_discarded()) dp["status"] = std::move(st);
   doc["dataplane"] = std::move(dp);
 }
@@ -76,7 +76,8 @@ void DataplaneLink::metrics(MetricsWriter& m) const {
   m.sample("steer_dataplane_generation", {}, client_.pushed_generation());
   const doc::Status& st = client_.status();
   if (!st.workers.empty()) {
-    m.family("steer_dataplane_worker_alive", "gauge", "1 when the worker lcore's heartbeat is fresh");
+    m.family("steer_dataplane_worker_alive", "gauge",
+             "1 when the worker lcore's heartbeat is fresh");
     for (const doc::WorkerStatus& w : st.workers) {
       m.sample("steer_dataplane_worker_alive", {{"lcore", std::to_string(w.lcore)}}, w.alive);
     }
@@ -100,8 +101,7 @@ void DataplaneLink::metrics(MetricsWriter& m) const {
     }
     m.family("steer_flow_table_capacity", "gauge", "flows the worker's flow table can hold");
     for (const doc::LcoreStats& l : stats.lcores) {
-      m.sample("steer_flow_table_capacity", {{"lcore", std::to_string(l.lcore)}},
-               l.flow_capacity);
+      m.sample("steer_flow_table_capacity", {{"lcore", std::to_string(l.lcore)}}, l.flow_capacity);
     }
   }
 }

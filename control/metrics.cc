@@ -16,13 +16,11 @@ void vip_metrics(const ServiceHealth& h, const doc::StatsIndex& stats, MetricsWr
     const char* help;
     uint64_t doc::VipStats::*field;
   };
-  for (const Counter& c : {Counter{"steer_vip_packets_total", "client packets to the VIP",
-                                   &doc::VipStats::packets},
-                           Counter{"steer_vip_bytes_total", "client IP bytes to the VIP",
-                                   &doc::VipStats::bytes},
-                           Counter{"steer_vip_new_flows_total",
-                                   "flows the VIP's Maglev table placed",
-                                   &doc::VipStats::new_flows}}) {
+  for (const Counter& c :
+       {Counter{"steer_vip_packets_total", "client packets to the VIP", &doc::VipStats::packets},
+        Counter{"steer_vip_bytes_total", "client IP bytes to the VIP", &doc::VipStats::bytes},
+        Counter{"steer_vip_new_flows_total", "flows the VIP's Maglev table placed",
+                &doc::VipStats::new_flows}}) {
     m.family(c.name, "counter", c.help);
     for (const VipHealth& vv : h.vips) {
       if (const doc::VipStats* s = stats.vip(vv.config->key())) {
@@ -39,8 +37,7 @@ void backend_metrics(const ServiceHealth& h, const doc::StatsIndex& stats, Metri
     for (const VipHealth& vv : h.vips) {
       for (const BackendHealth& b : vv.backends) {
         const std::string address = b.address.to_string();
-        value(name, MetricsWriter::Labels{{"vip", vv.config->name}, {"backend", address}}, vv,
-              b);
+        value(name, MetricsWriter::Labels{{"vip", vv.config->name}, {"backend", address}}, vv, b);
       }
     }
   };

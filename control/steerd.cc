@@ -81,15 +81,15 @@ int run(int argc, char** argv) {
   asio::io_context io(1);
   Events events(log_line);
   health::Checker checker(io);
-  DataplaneClient dataplane(io,
-                            DataplaneLinkOptions{
-                                .socket = config->dataplane_socket,
-                                .push_interval = std::chrono::milliseconds(config->push_interval_ms),
-                                .status_interval =
-                                    std::chrono::milliseconds(config->status_interval_ms),
-                                .stuck_after = std::chrono::milliseconds(config->stuck_after_ms),
-                            },
-                            log_line);
+  DataplaneClient dataplane(
+      io,
+      DataplaneLinkOptions{
+          .socket = config->dataplane_socket,
+          .push_interval = std::chrono::milliseconds(config->push_interval_ms),
+          .status_interval = std::chrono::milliseconds(config->status_interval_ms),
+          .stuck_after = std::chrono::milliseconds(config->stuck_after_ms),
+      },
+      log_line);
   CommandTable commands(cli_group.empty() ? std::string("root")
                                           : fmt::format("root or group '{}'", cli_group));
   Controller controller(

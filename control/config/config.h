@@ -127,7 +127,7 @@ struct Config {
   std::string state_dir = "/var/lib/steer";
   uint32_t warmup_max_ms = 5000;
   std::map<std::string, CheckConfig> checks;
-  std::vector<VipConfig> vips;  // in file order
+  std::vector<VipConfig> vips;        // in file order
   std::optional<bgp::BgpConfig> bgp;  // [bgp]; absent: steerd does not drive BIRD
 
   // The VIP named `name_or_address`, or the one at "ADDR:PORT/proto" (IPv6 as "[v6]:PORT/tcp"),

@@ -199,8 +199,8 @@ CheckConfig parse_check(const std::string& check_name, const toml::table& t, Sin
       65535, ch.qtype);
   uint16_t rcode = ch.expect_rcode;
   if (s.named_number("expect_rcode",
-                   {{"NOERROR", 0}, {"SERVFAIL", 2}, {"NXDOMAIN", 3}, {"REFUSED", 5}}, 0, 15,
-                   rcode)) {
+                     {{"NOERROR", 0}, {"SERVFAIL", 2}, {"NXDOMAIN", 3}, {"REFUSED", 5}}, 0, 15,
+                     rcode)) {
     ch.expect_rcode = static_cast<uint8_t>(rcode);
   }
   if (s.string("expect_answer", ch.expect_answer) && !ch.expect_answer.empty() &&

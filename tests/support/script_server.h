@@ -106,7 +106,8 @@ class ScriptServer {
 
   using Script = std::function<void(Conn&, int index)>;
 
-  ScriptServer(std::string path, Script script) : path_(std::move(path)), script_(std::move(script)) {
+  ScriptServer(std::string path, Script script)
+      : path_(std::move(path)), script_(std::move(script)) {
     listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un a{};
     a.sun_family = AF_UNIX;

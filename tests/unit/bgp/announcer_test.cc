@@ -61,8 +61,12 @@ class AnnouncerTest : public ::testing::Test {
     std::vector<SnippetUnit> list;
     for (const auto& [address, announced] : units) {
       const auto a = *IpAddress::parse(address);
-      list.push_back(SnippetUnit{unit_name(cfg_.protocol_prefix, a), IpPrefix::host(a), address,
-                                 {"web"}, announced, false});
+      list.push_back(SnippetUnit{unit_name(cfg_.protocol_prefix, a),
+                                 IpPrefix::host(a),
+                                 address,
+                                 {"web"},
+                                 announced,
+                                 false});
     }
     ASSERT_TRUE(write_file_atomic(cfg_.snippet,
                                   render_snippet(list, cfg_.attributes, cfg_.protocol_prefix)));
@@ -133,8 +137,8 @@ TEST_F(AnnouncerTest, AdoptsWhatBirdAnnouncesAndChangesNothingUntilSettled) {
 TEST_F(AnnouncerTest, ARestartedSteerdAdoptsTheRoutesItLeftAndABirdRestartKeepsThem) {
   bird_starts_with({{"192.0.2.10", false}, {"192.0.2.11", false}});
   start();
-  announcer_->update({host_route("192.0.2.10", true), host_route("192.0.2.11", false)}, true,
-                     true, "alive");
+  announcer_->update({host_route("192.0.2.10", true), host_route("192.0.2.11", false)}, true, true,
+                     "alive");
   ASSERT_TRUE(run_until([&] { return bird_normal("192.0.2.10") == true; }));
   // steerd restarts: a new announcer adopts BIRD's state without toggling anything.
   announcer_.reset();
@@ -142,14 +146,14 @@ TEST_F(AnnouncerTest, ARestartedSteerdAdoptsTheRoutesItLeftAndABirdRestartKeepsT
   io_.run_for(20ms);
   const size_t toggles = bird_->toggles().size();
   start();
-  announcer_->update({host_route("192.0.2.10", true), host_route("192.0.2.11", false)}, false,
-                     true, "alive");
+  announcer_->update({host_route("192.0.2.10", true), host_route("192.0.2.11", false)}, false, true,
+                     "alive");
   ASSERT_TRUE(run_until([&] { return adopted(); }));
   EXPECT_EQ(decision("192.0.2.10").state, RouteState::Announced);
   EXPECT_EQ(decision("192.0.2.11").state, RouteState::Withdrawn);
   // BIRD restarts: it reads steer's snippet, so its routes are what steer decided.
-  announcer_->update({host_route("192.0.2.10", true), host_route("192.0.2.11", false)}, true,
-                     true, "alive");
+  announcer_->update({host_route("192.0.2.10", true), host_route("192.0.2.11", false)}, true, true,
+                     "alive");
   bird_->restart();
   EXPECT_EQ(bird_normal("192.0.2.10"), true);
   EXPECT_EQ(bird_normal("192.0.2.11"), false);
@@ -185,8 +189,8 @@ TEST_F(AnnouncerTest, TheSafetyValveHoldsWithdrawalsPastItsShareUntilReleased) {
   cfg_.policy.valve_share = 0.5;
   const std::vector<const char*> addresses = {"192.0.2.10", "192.0.2.11", "192.0.2.12",
                                               "192.0.2.13"};
-  bird_starts_with({{addresses[0], true}, {addresses[1], true}, {addresses[2], true},
-                    {addresses[3], true}});
+  bird_starts_with(
+      {{addresses[0], true}, {addresses[1], true}, {addresses[2], true}, {addresses[3], true}});
   start();
   auto routes = [&](bool healthy) {
     std::vector<RouteHealth> r;
@@ -252,9 +256,8 @@ TEST_F(AnnouncerTest, ADeadDataplaneWithdrawsEveryRoutePastTheValve) {
   announcer_->update(routes, true, true, "alive");
   ASSERT_TRUE(run_until([&] { return adopted(); }));
   announcer_->update(routes, true, false, "down: dataplane API: connection closed");
-  ASSERT_TRUE(run_until([&] {
-    return bird_normal("192.0.2.10") == false && bird_normal("192.0.2.11") == false;
-  }));
+  ASSERT_TRUE(run_until(
+      [&] { return bird_normal("192.0.2.10") == false && bird_normal("192.0.2.11") == false; }));
   EXPECT_FALSE(announcer_->valve_holding());
   EXPECT_NE(decision("192.0.2.11").why.find("dataplane"), std::string::npos)
       << decision("192.0.2.11").why;

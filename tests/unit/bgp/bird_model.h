@@ -120,8 +120,8 @@ class BirdModel {
   }
 
   std::string protocols_reply() const {
-    auto row = [](bool first, std::string_view name, std::string_view proto,
-                  std::string_view table, std::string_view state, std::string_view info) {
+    auto row = [](bool first, std::string_view name, std::string_view proto, std::string_view table,
+                  std::string_view state, std::string_view info) {
       return fmt::format("{}{:<10} {:<10} {:<10} {:<6} {:<12}  {}\n", first ? "1002-" : " ", name,
                          proto, table, state, "00:04:01.129", info);
     };

@@ -69,15 +69,16 @@ class Rig {
     if (extra_.find("[bgp]") != std::string::npos) {
       std::string snippet = "# steer\n";
       for (const auto& [address, up] : bird_routes) {
-        const std::string unit =
-            fmt::format("steer_v4_{}", std::regex_replace(std::string(address), std::regex("\\."),
-                                                          "_"));
-        snippet += fmt::format("protocol static {} {{\n  ipv4;\n  route {}/32 blackhole;\n  "
-                               "disabled {};\n}}\n",
-                               unit, address, up ? "no" : "yes");
-        snippet += fmt::format("protocol static {}_drain {{\n  ipv4;\n  route {}/32 blackhole;\n"
-                               "  disabled yes;\n}}\n",
-                               unit, address);
+        const std::string unit = fmt::format(
+            "steer_v4_{}", std::regex_replace(std::string(address), std::regex("\\."), "_"));
+        snippet += fmt::format(
+            "protocol static {} {{\n  ipv4;\n  route {}/32 blackhole;\n  "
+            "disabled {};\n}}\n",
+            unit, address, up ? "no" : "yes");
+        snippet += fmt::format(
+            "protocol static {}_drain {{\n  ipv4;\n  route {}/32 blackhole;\n"
+            "  disabled yes;\n}}\n",
+            unit, address);
       }
       std::ofstream(dir_ + "/steer.conf") << snippet;
       bird = std::make_unique<bgp::test::BirdModel>(dir_ + "/bird.ctl", dir_ + "/steer.conf");
@@ -101,13 +102,13 @@ class Rig {
     if (!config) throw std::runtime_error(format_errors(config.error()));
     auto overrides = Overrides::load(dir_ + "/state/overrides.json");
     if (!overrides) throw std::runtime_error(overrides.error().message);
-    client = std::make_unique<DataplaneClient>(
-        io,
-        DataplaneLinkOptions{.socket = config->dataplane_socket,
-                             .push_interval = 5ms,
-                             .status_interval = 20ms,
-                             .stuck_after = 1000ms},
-        [](std::string_view) {});
+    client =
+        std::make_unique<DataplaneClient>(io,
+                                          DataplaneLinkOptions{.socket = config->dataplane_socket,
+                                                               .push_interval = 5ms,
+                                                               .status_interval = 20ms,
+                                                               .stuck_after = 1000ms},
+                                          [](std::string_view) {});
     commands = std::make_unique<CommandTable>();
     const std::string path = dir_ + "/steerd.toml";
     controller = std::make_unique<Controller>(
@@ -215,8 +216,8 @@ TEST_F(ControllerTest, WarmUpAdoptsTheRunningDataplaneAndBirdUntilEveryCheckHasA
   EXPECT_EQ(rig.dataplane->apply_count(), 0u) << "pushed before warm-up ended";
   EXPECT_TRUE(rig.bird->toggles().empty()) << "BIRD toggled before warm-up ended";
   EXPECT_FALSE(rig.controller->health()->warm);
-  EXPECT_EQ(rig.dataplane->pool("192.0.2.10"), (std::map<std::string, std::string>{
-                                                   {"10.0.0.9", "up"}}));
+  EXPECT_EQ(rig.dataplane->pool("192.0.2.10"),
+            (std::map<std::string, std::string>{{"10.0.0.9", "up"}}));
   // Some verdicts are not a warm-up's end.
   rig.checker.set("10.0.0.1:80/t", State::Up);
   rig.run_for(50ms);
@@ -298,7 +299,8 @@ TEST_F(ControllerTest, OverridesArePersistedWithWhoAndSurviveARestart) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/state/overrides.json"));
   const std::string done = rig.request("backend drain 10.0.0.2 web");
   EXPECT_EQ(Rig::code(done), reply::kOk) << done;
-  ASSERT_TRUE(rig.run_until([&] { return rig.dataplane->pool("192.0.2.10")["10.0.0.2"] == "drain"; }));
+  ASSERT_TRUE(
+      rig.run_until([&] { return rig.dataplane->pool("192.0.2.10")["10.0.0.2"] == "drain"; }));
   EXPECT_TRUE(rig.event_with("uid 0 (root): backend drain 10.0.0.2 on web"));
   const std::string saved = read_file(dir_ + "/state/overrides.json").value_or("");
   EXPECT_NE(saved.find("\"admin\": \"drain\""), std::string::npos) << saved;
@@ -325,8 +327,7 @@ TEST_F(ControllerTest, ADeadDataplaneWithdrawsEveryAddressAndItsReturnBringsThem
       [&] { return rig.bird_announces("192.0.2.10") && rig.bird_announces("192.0.2.20"); }));
   rig.dataplane->kill();
   ASSERT_TRUE(rig.run_until(
-      [&] { return !rig.bird_announces("192.0.2.10") && !rig.bird_announces("192.0.2.20"); },
-      1s));
+      [&] { return !rig.bird_announces("192.0.2.10") && !rig.bird_announces("192.0.2.20"); }, 1s));
   EXPECT_EQ(rig.controller->health()->dataplane, DataplaneHealth::Down);
   EXPECT_TRUE(rig.event_with("dataplane down"));
   for (const bgp::RouteDecision& d : rig.bgp_link->decisions()) {
@@ -357,10 +358,11 @@ TEST_F(ControllerTest, StatusAndMetricsComeFromEveryModule) {
   EXPECT_EQ(doc["bgp"]["addresses"], 2);
   EXPECT_EQ(doc["bgp"]["bird_connected"], true);
   const std::string m = metrics_text(*rig.controller);
-  for (const char* line : {"steer_up 1", "steer_vip_healthy{vip=\"web\"} 1",
-                           "steer_backend_up{vip=\"web\",backend=\"10.0.0.1\"} 1",
-                           "steer_dataplane_health{state=\"alive\"} 1",
-                           "steer_bgp_route_state{prefix=\"192.0.2.10/32\",state=\"announced\"} 1"}) {
+  for (const char* line :
+       {"steer_up 1", "steer_vip_healthy{vip=\"web\"} 1",
+        "steer_backend_up{vip=\"web\",backend=\"10.0.0.1\"} 1",
+        "steer_dataplane_health{state=\"alive\"} 1",
+        "steer_bgp_route_state{prefix=\"192.0.2.10/32\",state=\"announced\"} 1"}) {
     EXPECT_NE(m.find(line), std::string::npos) << line << "\n" << m;
   }
 }
@@ -407,13 +409,33 @@ TEST(CommandTable, TheProtocolDocumentListsExactlyTheRegisteredCommands) {
   DataplaneClient client(io, DataplaneLinkOptions{.socket = "/nonexistent"},
                          [](std::string_view) {});
   CommandTable table;
-  Controller controller(Controller::Deps{io, checker, client, events, [] { return parse_config("", "x"); }},
-                        Config{}, *Overrides::load(""));
+  Controller controller(
+      Controller::Deps{io, checker, client, events, [] { return parse_config("", "x"); }}, Config{},
+      *Overrides::load(""));
   BgpLink bgp_link(io, table, events);
   register_controller_commands(table, controller, "x");
   std::set<std::string> registered;
   for (const Command& c : table.commands()) registered.insert(c.path);
   EXPECT_EQ(documented, registered);
+}
+
+// The reply codes docs/cli-protocol.md lists are the ones common/framing.h defines.
+TEST(CommandTable, TheProtocolDocumentListsEveryReplyCode) {
+  const char* root = std::getenv("STEER_SOURCE_ROOT");
+  ASSERT_NE(root, nullptr) << "meson sets STEER_SOURCE_ROOT";
+  const std::string text = read_file(std::string(root) + "/docs/cli-protocol.md").value_or("");
+  const size_t start = text.find("## Reply codes");
+  ASSERT_NE(start, std::string::npos);
+  const size_t end = text.find("\n## ", start + 1);
+  std::set<int> documented;
+  std::regex row(R"(^\| `(\d{4})` \|)");
+  std::istringstream lines(text.substr(start, end - start));
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, row)) documented.insert(std::stoi(m[1].str()));
+  }
+  const std::set<int> defined(std::begin(reply::kAll), std::end(reply::kAll));
+  EXPECT_EQ(documented, defined);
 }
 
 }  // namespace

@@ -146,11 +146,12 @@ class FakeDataplane {
                             {"generation", generation_},
                             {"alive", true},
                             {"switched", true},
-                            {"workers", {{{"lcore", 1},
-                                          {"alive", true},
-                                          {"heartbeat_age_ms", 0.1},
-                                          {"iterations", 1},
-                                          {"generation", generation_}}}}});
+                            {"workers",
+                             {{{"lcore", 1},
+                               {"alive", true},
+                               {"heartbeat_age_ms", 0.1},
+                               {"iterations", 1},
+                               {"generation", generation_}}}}});
         } else if (req.command == "stats") {
           out = json_reply({{"generation", generation_}, {"drops", {{"no_backend", 0}}}});
         } else if (req.command == "flow") {

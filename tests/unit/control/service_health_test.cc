@@ -259,8 +259,8 @@ const RouteHealth* route(const ServiceHealth& h, const char* label) {
 
 TEST(ServiceHealth, AnAddressRouteNeedsAllItsVipsAGroupAny) {
   Fixture f(kRoutes);
-  f.health = {{"10.0.0.1:80/t", State::Up}, {"10.0.0.2:53/t", State::Down},
-              {"10.0.0.3:443/t", State::Up}};
+  f.health = {
+      {"10.0.0.1:80/t", State::Up}, {"10.0.0.2:53/t", State::Down}, {"10.0.0.3:443/t", State::Up}};
   const ServiceHealth h = f.compute();
   ASSERT_EQ(h.routes.size(), 3u);  // two addresses, then the group
   EXPECT_EQ(h.routes[0].route.to_string(), "192.0.2.10/32");
