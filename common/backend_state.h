@@ -4,7 +4,8 @@
 //   Up     in the Maglev table with its weight: new flows and its existing flows
 //   Drain  weight 0: keeps its existing flows (flow table), takes no new ones
 //   Down   removed: its flows move to other backends
-// One name per state ("up", "drain", "down"), written and read only through these functions.
+// One name per state ("up", "drain", "down"), written and read only through these functions,
+// and one rule for what a state does to a backend's weight: table_weight().
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,20 @@ constexpr std::string_view backend_state_name(BackendState s) {
 constexpr std::optional<BackendState> parse_backend_state(std::string_view text) {
   for (BackendState s : {BackendState::Up, BackendState::Drain, BackendState::Down}) {
     if (backend_state_name(s) == text) return s;
+  }
+  return std::nullopt;
+}
+
+// The weight a backend in state `s` has in its VIP's Maglev table, given its configured
+// `weight`: Up keeps it, Drain is 0 (flows stay, none new), Down is nullopt (not in the set).
+constexpr std::optional<uint32_t> table_weight(BackendState s, uint32_t weight) {
+  switch (s) {
+    case BackendState::Up:
+      return weight;
+    case BackendState::Drain:
+      return 0;
+    case BackendState::Down:
+      break;
   }
   return std::nullopt;
 }

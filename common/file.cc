@@ -46,32 +46,36 @@ Result<std::string> read_fd(int fd, std::string_view name) {
   return text;
 }
 
-Result<std::string> read_file(const std::string& path) {
+Result<std::string> read_file(const std::string& path, std::string_view name) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(fmt::format("cannot read {}: {}", path, errno_text(errno)));
+  if (fd < 0) return fail(fmt::format("cannot read {}: {}", name, errno_text(errno)));
   struct stat st {};
   if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
     ::close(fd);
-    return fail(fmt::format("cannot read {}: {}", path, errno_text(EISDIR)));
+    return fail(fmt::format("cannot read {}: {}", name, errno_text(EISDIR)));
   }
-  auto text = read_fd(fd, path);
+  auto text = read_fd(fd, name);
   ::close(fd);
   return text;
 }
+
+Result<std::string> read_file(const std::string& path) { return read_file(path, path); }
 
 Result<void> write_file_atomic(const std::string& path, std::string_view text, int mode) {
   const std::filesystem::path target(path);
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return fail(fmt::format("cannot write {}: {}", tmp, errno_text(errno)));
-  int err = write_all(fd, text);
+  if (fd < 0) return fail(fmt::format("cannot write {}: {}", path, errno_text(errno)));
+  // Exactly `mode`, whatever the umask took away at open().
+  int err = ::fchmod(fd, static_cast<mode_t>(mode)) == 0 ? 0 : errno;
+  if (err == 0) err = write_all(fd, text);
   // fsync before rename: otherwise a crash can leave the new name pointing at an empty file
   // (the rename reached the disk, the data did not).
   if (err == 0 && ::fsync(fd) != 0) err = errno;
   if (::close(fd) != 0 && err == 0) err = errno;
   if (err != 0) {
     ::unlink(tmp.c_str());
-    return fail(fmt::format("cannot write {}: {}", tmp, errno_text(err)));
+    return fail(fmt::format("cannot write {}: {}", path, errno_text(err)));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     err = errno;

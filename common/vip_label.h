@@ -1,6 +1,6 @@
-// DOC: the one text form of a VIP key, "ADDR:PORT/PROTO" ("[V6]:PORT/PROTO", port "*" for an
-// all-ports VIP). The dataplane labels its per-VIP and per-backend stats with it and steerd
-// matches them by it, so both must use this function.
+// DOC: vip_label(), a VIP key's text form from its parts: VipKey::to_string() (common/vip_key.h),
+// "ADDR:PORT/PROTO" ("[V6]:PORT/PROTO", port "*" for an all-ports VIP), the label of the
+// dataplane's per-VIP and per-backend stats.
 #pragma once
 
 #include <cstdint>
@@ -9,18 +9,17 @@
 #include <fmt/format.h>
 
 #include "common/ip_address.h"
+#include "common/vip_key.h"
 
 namespace steer {
 
-// "192.0.2.10" or "[2001:db8::10]": an address as it stands before ":PORT".
-inline std::string address_for_port(const IpAddress& a) {
-  return a.is_v4() ? a.to_string() : fmt::format("[{}]", a.to_string());
-}
-
+// A protocol other than TCP or UDP (never a VIP's) reads "other".
 inline std::string vip_label(const IpAddress& address, uint16_t port, uint8_t proto) {
-  const char* p = proto == 6 ? "tcp" : proto == 17 ? "udp" : "other";
-  return port == 0 ? fmt::format("{}:*/{}", address_for_port(address), p)
-                   : fmt::format("{}:{}/{}", address_for_port(address), port, p);
+  if (const std::optional<L4Proto> p = l4_proto_of(proto)) {
+    return VipKey{address, *p, port}.to_string();
+  }
+  return port == 0 ? fmt::format("{}:*/other", address_for_port(address))
+                   : fmt::format("{}:{}/other", address_for_port(address), port);
 }
 
 }  // namespace steer

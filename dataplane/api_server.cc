@@ -1,7 +1,6 @@
 #include "dataplane/api_server.h"
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -17,8 +16,9 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
+#include "common/file.h"
 #include "common/framing.h"
-#include "common/vip_label.h"
+#include "common/state_doc.h"
 #include "dataplane/packet/explain.h"
 #include "dataplane/state_json.h"
 
@@ -34,23 +34,21 @@ std::string json_reply(const json& doc, std::string_view final_text = "ok") {
   return reply_json(doc.dump(), final_text);
 }
 
-std::string vip_label(const SnapshotVip& v) { return steer::vip_label(v.address, v.port, v.proto); }
-
-json counters_json(const PipelineCounters& c) {
-  json j;
-  j["rx"] = c.rx;
-  j["forwarded"] = c.forwarded;
-  j["replied"] = c.replied();
-  j["passed"] = c.passed;
-  j["dropped"] = c.dropped();
-  j["new_flows"] = c.new_flows;
-  j["rechosen"] = c.rechosen;
-  j["fragments"] = c.fragments;
-  j["icmp_errors_forwarded"] = c.icmp_errors_forwarded;
-  j["echo_replies"] = c.echo_replies;
-  j["too_big_replies"] = c.too_big_replies;
-  j["too_big_no_df"] = c.too_big_no_df;
-  return j;
+doc::PacketCounters packet_counters(const PipelineCounters& c) {
+  doc::PacketCounters d;
+  d.rx = c.rx;
+  d.forwarded = c.forwarded;
+  d.replied = c.replied();
+  d.passed = c.passed;
+  d.dropped = c.dropped();
+  d.new_flows = c.new_flows;
+  d.rechosen = c.rechosen;
+  d.fragments = c.fragments;
+  d.icmp_errors_forwarded = c.icmp_errors_forwarded;
+  d.echo_replies = c.echo_replies;
+  d.too_big_replies = c.too_big_replies;
+  d.too_big_no_df = c.too_big_no_df;
+  return d;
 }
 
 void add_counters(PipelineCounters& sum, const PipelineCounters& c) {
@@ -253,17 +251,9 @@ Result<ApiServer::Applied> ApiServer::apply_document(std::string_view document) 
 void ApiServer::save_state() {
   const std::string& path = rt_.config.state_file;
   if (path.empty()) return;
-  // Write then rename, so a crash never leaves half a file for the next start.
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "w");
-  bool ok = f != nullptr;
-  if (ok) {
-    const std::string doc = state_to_json(rt_.publisher.spec(), generation_);
-    ok = std::fwrite(doc.data(), 1, doc.size(), f) == doc.size();
-    ok = (std::fclose(f) == 0) && ok;
-  }
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    hooks_.log(fmt::format("cannot save the state to {}: {}", path, std::strerror(errno)));
+  // Atomic and durable, so a crash never leaves half a file for the next start.
+  if (auto r = write_file_atomic(path, state_to_json(rt_.publisher.spec(), generation_)); !r) {
+    hooks_.log(fmt::format("cannot save the state: {}", r.error().message));
   }
 }
 
@@ -287,69 +277,53 @@ std::string ApiServer::state() {
 
 std::string ApiServer::stats() {
   const Snapshot& snap = *rt_.publisher.snapshot();
-  json doc;
-  doc["generation"] = generation_;
+  doc::Stats doc;
+  doc.generation = generation_;
+  doc.tsc_hz = rt_.tsc_hz;
   PipelineCounters total;
   uint64_t tx_dropped = 0, multi_segment = 0;
-  json lcores = json::array();
   for (const auto& wp : rt_.workers) {
     const Worker& w = *wp;
     const PipelineCounters& c = w.ctx.counters();
     add_counters(total, c);
     tx_dropped += w.tx_dropped;
     multi_segment += w.multi_segment;
-    json l = counters_json(c);
-    l["lcore"] = w.lcore;
-    json queues = json::array();
-    for (const RxQueue& q : w.queues) queues.push_back({{"port", q.port}, {"queue", q.queue}});
-    l["queues"] = std::move(queues);
-    l["tx_dropped"] = w.tx_dropped;
-    l["multi_segment"] = w.multi_segment;
+    doc::LcoreStats& l = doc.lcores.emplace_back();
+    l.lcore = w.lcore;
+    l.counters = packet_counters(c);
+    l.counters.tx_dropped = w.tx_dropped;
+    l.counters.multi_segment = w.multi_segment;
+    for (const RxQueue& q : w.queues) l.queues.push_back(doc::LcoreQueue{q.port, q.queue});
     const FlowTableCounters& fc = w.ctx.flows().counters();
-    l["flows"] = w.flows.load(std::memory_order_relaxed);
-    l["flow_capacity"] = w.ctx.flows().capacity();
-    l["flow_hits"] = fc.hits;
-    l["flow_misses"] = fc.misses;
-    l["flow_inserts"] = fc.inserts;
-    l["flow_evictions"] = fc.evictions;
-    l["flow_expirations"] = fc.expirations;
-    l["generation"] = w.generation.load(std::memory_order_relaxed);
-    l["busy_cycles"] = w.busy_tsc.load(std::memory_order_relaxed);
-    l["iterations"] = w.iterations.load(std::memory_order_relaxed);
-    lcores.push_back(std::move(l));
+    l.flows = w.flows.load(std::memory_order_relaxed);
+    l.flow_capacity = w.ctx.flows().capacity();
+    l.flow_hits = fc.hits;
+    l.flow_misses = fc.misses;
+    l.flow_inserts = fc.inserts;
+    l.flow_evictions = fc.evictions;
+    l.flow_expirations = fc.expirations;
+    l.generation = w.generation.load(std::memory_order_relaxed);
+    l.busy_cycles = w.busy_tsc.load(std::memory_order_relaxed);
+    l.iterations = w.iterations.load(std::memory_order_relaxed);
   }
-  json t = counters_json(total);
-  t["tx_dropped"] = tx_dropped;
-  t["multi_segment"] = multi_segment;
-  doc["totals"] = std::move(t);
-  json drops = json::object();
+  doc.totals = packet_counters(total);
+  doc.totals.tx_dropped = tx_dropped;
+  doc.totals.multi_segment = multi_segment;
   for (size_t i = 0; i < kDropReasonCount; ++i) {
-    drops[std::string(kDropReasonNames[i])] = total.drops[i];
+    doc.drops[std::string(kDropReasonNames[i])] = total.drops[i];
   }
-  doc["drops"] = std::move(drops);
-  doc["lcores"] = std::move(lcores);
-  doc["tsc_hz"] = rt_.tsc_hz;
 
-  json vips = json::array();
-  json backends = json::array();
   std::vector<uint32_t> slot_counts(snap.backend_slots().size(), 0);
   for (const SnapshotVip& v : snap.vips()) {
-    VipCounters vc;
+    doc::VipStats& vs = doc.vips.emplace_back();
+    vs.key = v.key();
+    vs.backend_count = v.backends.size();
     for (const auto& w : rt_.workers) {
       const VipCounters& c = w->ctx.vip_counters(v.id);
-      vc.packets += c.packets;
-      vc.bytes += c.bytes;
-      vc.new_flows += c.new_flows;
+      vs.packets += c.packets;
+      vs.bytes += c.bytes;
+      vs.new_flows += c.new_flows;
     }
-    const std::string label = vip_label(v);
-    vips.push_back({{"vip", label},
-                    {"address", v.address.to_string()},
-                    {"proto", proto_name(v.proto)},
-                    {"port", v.port},
-                    {"backends", v.backends.size()},
-                    {"packets", vc.packets},
-                    {"bytes", vc.bytes},
-                    {"new_flows", vc.new_flows}});
     // Slots per backend in one pass over the table (by handle index).
     for (uint32_t handle : v.backends) slot_counts[handle & 0xffff] = 0;
     for (uint32_t s : v.slots) {
@@ -358,95 +332,76 @@ std::string ApiServer::stats() {
     for (uint32_t handle : v.backends) {
       const SnapshotBackend* b = snap.backend(handle);
       if (b == nullptr) continue;
-      const uint64_t slots = slot_counts[handle & 0xffff];
-      BackendCounters bc;
+      doc::BackendStats& bs = doc.backends.emplace_back();
+      bs.vip = vs.key;
+      bs.address = b->target.backend;
+      bs.weight = b->weight;
+      bs.slots = slot_counts[handle & 0xffff];
       for (const auto& w : rt_.workers) {
         const BackendCounters& c = w->ctx.backend_counters(handle & 0xffff);
-        bc.packets += c.packets;
-        bc.bytes += c.bytes;
+        bs.packets += c.packets;
+        bs.bytes += c.bytes;
       }
-      backends.push_back({{"vip", label},
-                          {"address", b->target.backend.to_string()},
-                          {"weight", b->weight},
-                          {"slots", slots},
-                          {"packets", bc.packets},
-                          {"bytes", bc.bytes}});
     }
   }
-  doc["vips"] = std::move(vips);
-  doc["backends"] = std::move(backends);
 
-  json ports = json::array();
   for (const PortInfo& p : rt_.ports) {
     rte_eth_stats s{};
     rte_eth_stats_get(p.id, &s);
-    ports.push_back({{"port", p.id},
-                     {"name", p.name},
-                     {"ipackets", s.ipackets},
-                     {"opackets", s.opackets},
-                     {"ibytes", s.ibytes},
-                     {"obytes", s.obytes},
-                     {"imissed", s.imissed},
-                     {"ierrors", s.ierrors},
-                     {"oerrors", s.oerrors},
-                     {"rx_nombuf", s.rx_nombuf}});
+    doc.ports.push_back(doc::PortStats{.port = p.id,
+                                       .name = p.name,
+                                       .ipackets = s.ipackets,
+                                       .opackets = s.opackets,
+                                       .ibytes = s.ibytes,
+                                       .obytes = s.obytes,
+                                       .imissed = s.imissed,
+                                       .ierrors = s.ierrors,
+                                       .oerrors = s.oerrors,
+                                       .rx_nombuf = s.rx_nombuf});
   }
-  doc["ports"] = std::move(ports);
-  return json_reply(doc);
+  return reply_json(doc::to_json(doc), "ok");
 }
 
 std::string ApiServer::status() {
   const uint64_t now = rte_rdtsc();
-  json doc;
-  doc["version"] = kVersion;
-  doc["pid"] = getpid();
-  doc["uptime_s"] = static_cast<double>(now - rt_.start_tsc) / static_cast<double>(rt_.tsc_hz);
-  doc["generation"] = generation_;
-  bool all_alive = true, all_switched = true;
-  json workers = json::array();
+  doc::Status doc;
+  doc.version = kVersion;
+  doc.pid = getpid();
+  doc.uptime_s = static_cast<double>(now - rt_.start_tsc) / static_cast<double>(rt_.tsc_hz);
+  doc.generation = generation_;
+  doc.alive = true;
+  doc.switched = true;
   for (const auto& wp : rt_.workers) {
     const Worker& w = *wp;
     const uint64_t hb = w.heartbeat_tsc.load(std::memory_order_relaxed);
-    const double age_ms = hb == 0 ? -1.0
+    doc::WorkerStatus& ws = doc.workers.emplace_back();
+    ws.lcore = w.lcore;
+    ws.heartbeat_age_ms = hb == 0 ? -1.0
                                   : static_cast<double>(now > hb ? now - hb : 0) * 1000.0 /
                                         static_cast<double>(rt_.tsc_hz);
-    const bool alive = hb != 0 && age_ms < rt_.config.stuck_ms;
-    const uint64_t gen = w.generation.load(std::memory_order_relaxed);
-    all_alive = all_alive && alive;
-    all_switched = all_switched && gen == generation_;
-    workers.push_back({{"lcore", w.lcore},
-                       {"alive", alive},
-                       {"heartbeat_age_ms", age_ms},
-                       {"iterations", w.iterations.load(std::memory_order_relaxed)},
-                       {"generation", gen}});
+    ws.alive = hb != 0 && ws.heartbeat_age_ms < rt_.config.stuck_ms;
+    ws.iterations = w.iterations.load(std::memory_order_relaxed);
+    ws.generation = w.generation.load(std::memory_order_relaxed);
+    doc.alive = doc.alive && ws.alive;
+    doc.switched = doc.switched && ws.generation == generation_;
   }
-  doc["workers"] = std::move(workers);
-  doc["alive"] = all_alive;
-  doc["switched"] = all_switched;
-  json ports = json::array();
   for (const PortInfo& p : rt_.ports) {
     rte_eth_link link{};
     rte_eth_link_get_nowait(p.id, &link);
-    ports.push_back({{"port", p.id},
-                     {"name", p.name},
-                     {"mac", format_mac(p.mac)},
-                     {"queues", p.queues},
-                     {"link_up", link.link_status == RTE_ETH_LINK_UP},
-                     {"af_xdp_iface", p.af_xdp_iface}});
+    doc.ports.push_back(doc::PortStatus{.port = p.id,
+                                        .name = p.name,
+                                        .mac = format_mac(p.mac),
+                                        .queues = p.queues,
+                                        .link_up = link.link_status == RTE_ETH_LINK_UP,
+                                        .af_xdp_iface = p.af_xdp_iface});
   }
-  doc["ports"] = std::move(ports);
-  json egress;
-  egress["src_mac"] = format_mac(rt_.egress.src_mac);
-  egress["dst_mac"] = format_mac(rt_.egress.dst_mac);
-  egress["gateway"] = rt_.config.egress.gateway ? rt_.config.egress.gateway->to_string() : "";
-  egress["gateway_resolved"] = rt_.gateway_resolved;
-  egress["mtu"] = rt_.egress.mtu;
-  doc["egress"] = std::move(egress);
-  if (hooks_.extra_status) {
-    json extra = json::parse(hooks_.extra_status(), nullptr, false);
-    if (!extra.is_discarded()) doc["xdp"] = std::move(extra);
-  }
-  return json_reply(doc);
+  doc.egress.src_mac = format_mac(rt_.egress.src_mac);
+  doc.egress.dst_mac = format_mac(rt_.egress.dst_mac);
+  doc.egress.gateway = rt_.config.egress.gateway ? rt_.config.egress.gateway->to_string() : "";
+  doc.egress.gateway_resolved = rt_.gateway_resolved;
+  doc.egress.mtu = rt_.egress.mtu;
+  if (hooks_.xdp_status) doc.xdp = hooks_.xdp_status();
+  return reply_json(doc::to_json(doc), "ok");
 }
 
 std::string ApiServer::flow(std::string_view args) {
@@ -468,7 +423,7 @@ std::string ApiServer::flow(std::string_view args) {
     return json_reply(doc);
   }
   const SnapshotVip& v = snap->vip(e.vip);
-  doc["vip"] = vip_label(v);
+  doc["vip"] = v.key().to_string();
   doc["hash_mode"] = hash_mode_name(v.hash_mode);
   const SnapshotBackend* maglev = snap->backend(e.handle);
   doc["maglev"] = {{"slot", e.slot},

@@ -11,10 +11,12 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
 #include "common/result.h"
+#include "common/state_doc.h"
 #include "dataplane/runtime.h"
 
 namespace steer::dataplane {
@@ -26,8 +28,8 @@ struct ApiHooks {
   // Once a second: e.g. re-read the gateway's MAC; returns new egress settings when they
   // changed (the server then republishes the same state with them).
   std::function<std::optional<EgressSpec>()> refresh_egress;
-  // Extra status fields (JSON object text), e.g. XDP program counters.
-  std::function<std::string()> extra_status;
+  // The counters of steer's XDP program per AF_XDP interface, for `status` ("xdp").
+  std::function<std::map<std::string, doc::XdpStatus>()> xdp_status;
   // Where the server's log lines go (one line each, no newline); default: stderr.
   std::function<void(std::string_view)> log;
 };

@@ -1,11 +1,11 @@
 #include "dataplane/config.h"
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
+
+#include "common/file.h"
 
 namespace steer::dataplane {
 
@@ -241,11 +241,9 @@ Result<DataplaneConfig> parse_dataplane_config(std::string_view toml_text,
 }
 
 Result<DataplaneConfig> load_dataplane_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return fail(fmt::format("{}: cannot open", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_dataplane_config(ss.str(), path);
+  auto text = read_file(path);
+  if (!text) return tl::unexpected(text.error());
+  return parse_dataplane_config(*text, path);
 }
 
 }  // namespace steer::dataplane

@@ -74,6 +74,8 @@ struct DataplaneConfig {
 
 Result<DataplaneConfig> parse_dataplane_config(std::string_view toml_text,
                                                std::string_view source_name);
+// The file at `path` through parse_dataplane_config. Error: "cannot read PATH: <reason>"
+// (common/file.h) or the parser's.
 Result<DataplaneConfig> load_dataplane_config(const std::string& path);
 
 Result<std::array<uint8_t, 6>> parse_mac(std::string_view text);

@@ -4,10 +4,16 @@
 //   steer-dataplane --check -c CONFIG.toml      (validate the configuration and exit)
 #include <csignal>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
+// GCC 12 reports a false -Wnull-dereference inside CLI11 2.1's string splitting (inlined
+// std::string code), as in tools/steerctl/main.cc; the warning is about the library.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <CLI/CLI.hpp>
+#pragma GCC diagnostic pop
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -18,6 +24,8 @@
 #include <rte_lcore.h>
 #include <rte_ring.h>
 
+#include "common/file.h"
+#include "common/state_doc.h"
 #include "dataplane/api_server.h"
 #include "dataplane/config.h"
 #include "dataplane/neighbour.h"
@@ -191,18 +199,18 @@ int run(int argc, char** argv) {
     return next;
   };
   if (!vip_maps.empty()) {
-    hooks.extra_status = [&vip_maps]() {
-      std::string out = "{";
-      for (size_t i = 0; i < vip_maps.size(); ++i) {
-        auto s = vip_maps[i].second.stats();
+    hooks.xdp_status = [&vip_maps]() {
+      std::map<std::string, doc::XdpStatus> out;
+      for (auto& [iface, m] : vip_maps) {
+        auto s = m.stats();
         if (!s) continue;
-        out += fmt::format(
-            "{}\"{}\":{{\"prog_id\":{},\"redirected\":{},\"no_socket\":{},\"passed\":{},"
-            "\"malformed\":{}}}",
-            i ? "," : "", vip_maps[i].first, vip_maps[i].second.prog_id(), s->redirected,
-            s->no_socket, s->passed, s->malformed);
+        out[iface] = doc::XdpStatus{.prog_id = m.prog_id(),
+                                    .redirected = s->redirected,
+                                    .no_socket = s->no_socket,
+                                    .passed = s->passed,
+                                    .malformed = s->malformed};
       }
-      return out + "}";
+      return out;
     };
   }
 
@@ -210,22 +218,17 @@ int run(int argc, char** argv) {
   if (auto r = server.listen(); !r) die(r.error().message);
   // Fail-static across restarts: forward on the last applied state before any controller
   // speaks to us.
-  if (!rt.config.state_file.empty()) {
-    std::FILE* f = std::fopen(rt.config.state_file.c_str(), "r");
-    if (f != nullptr) {
-      std::string text;
-      char buf[65536];
-      size_t n;
-      while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
-      std::fclose(f);
-      auto g = server.apply_document(text);
-      if (!g) {
-        fmt::print(stderr, "steer-dataplane: saved state {} not applied: {}\n",
-                   rt.config.state_file, g.error().message);
-      } else {
-        fmt::print(stderr, "steer-dataplane: applied the saved state {} (generation {})\n",
-                   rt.config.state_file, g->generation);
-      }
+  // No file yet (a first start) is not worth a line in the log.
+  if (!rt.config.state_file.empty() && ::access(rt.config.state_file.c_str(), F_OK) == 0) {
+    const Result<std::string> text = read_file(rt.config.state_file);
+    const Result<ApiServer::Applied> g =
+        text ? server.apply_document(*text) : tl::unexpected(text.error());
+    if (!g) {
+      fmt::print(stderr, "steer-dataplane: saved state {} not applied: {}\n", rt.config.state_file,
+                 g.error().message);
+    } else {
+      fmt::print(stderr, "steer-dataplane: applied the saved state {} (generation {})\n",
+                 rt.config.state_file, g->generation);
     }
   }
 

@@ -2,9 +2,9 @@
 //
 // Threads: the main lcore runs the API server (api_server.h) and is the only writer of state;
 // every other EAL lcore runs worker_main(), polling its RX queues. They share:
-//   - the current Snapshot, published by RCU (Publisher): a worker loads the pointer once per
-//     poll iteration and reports a quiescent state at the top of the next one, so the
-//     publisher frees an old snapshot only after every worker has moved past it;
+//   - the current Snapshot, published by RCU (Publisher, publisher.h): a worker loads the
+//     pointer once per poll iteration and reports a quiescent state at the top of the next
+//     one, so the publisher frees an old snapshot only after every worker has moved past it;
 //   - per-worker counters: plain integers written by their worker only and read, without
 //     locks, by the API thread (64-bit aligned loads do not tear on the platforms we run);
 //   - per-worker query rings: the API thread asks a worker about its own flow table by
@@ -20,13 +20,13 @@
 #include <string>
 #include <vector>
 
-#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "common/result.h"
 #include "dataplane/config.h"
 #include "dataplane/packet/pipeline.h"
 #include "dataplane/packet/snapshot.h"
+#include "dataplane/publisher.h"
 
 namespace steer::dataplane {
 
@@ -47,7 +47,12 @@ struct FlowQuery {
   std::atomic<bool> answered{false};
 };
 
+struct Runtime;
+
+// One worker lcore's state. worker_main() receives it as its one launch argument and reaches
+// everything shared (the publisher, the configuration, the stop flag) through `runtime`.
 struct alignas(64) Worker {
+  Runtime* runtime = nullptr;  // set by launch_workers()
   unsigned lcore = 0;
   uint32_t index = 0;  // RCU thread id, 0..workers-1
   std::vector<RxQueue> queues;
@@ -65,42 +70,6 @@ struct alignas(64) Worker {
   uint64_t expired_swept = 0;
 
   explicit Worker(PipelineContext c) : ctx(std::move(c)) {}
-};
-
-// RCU publication of snapshots to the workers.
-class Publisher {
- public:
-  // Sets up the QSBR variable for `workers` reader threads and publishes `initial`.
-  Result<void> init(uint32_t workers, std::shared_ptr<const Snapshot> initial, StateSpec spec);
-
-  // Worker: the snapshot to use for this iteration (valid until its next quiescent report).
-  const Snapshot* current() const noexcept { return current_.load(std::memory_order_acquire); }
-  rte_rcu_qsbr* qsbr() const { return qsbr_; }
-
-  // API thread. Makes `next` the current snapshot. The previous one is retired and freed by
-  // reclaim() once every worker has reported a quiescent state after this call.
-  void publish(std::shared_ptr<const Snapshot> next, StateSpec spec);
-  // API thread. Frees retired snapshots no worker can still be reading.
-  void reclaim();
-  // API thread. True once every online worker has passed a quiescent point since the last
-  // publish (so none reads an older snapshot); waits up to timeout_ms.
-  bool wait_switched(uint32_t timeout_ms);
-
-  const std::shared_ptr<const Snapshot>& snapshot() const { return owner_; }
-  const StateSpec& spec() const { return spec_; }
-  size_t retired() const { return retired_.size(); }
-
- private:
-  struct Retired {
-    std::shared_ptr<const Snapshot> snapshot;
-    uint64_t token;
-  };
-  rte_rcu_qsbr* qsbr_ = nullptr;
-  std::atomic<const Snapshot*> current_{nullptr};
-  std::shared_ptr<const Snapshot> owner_;  // keeps current_ alive
-  StateSpec spec_;
-  uint64_t last_token_ = 0;
-  std::vector<Retired> retired_;
 };
 
 struct PortInfo {
@@ -123,14 +92,15 @@ struct Runtime {
   std::atomic<bool> stop{false};
 };
 
-// The worker lcore entry point (rte_eal_remote_launch); arg is the Worker.
+// The worker lcore entry point (rte_eal_remote_launch); arg is the Worker, whose `runtime`
+// launch_workers() has set.
 int worker_main(void* arg);
 
 // Main thread, after rte_eal_init: one Worker per EAL worker lcore (flow table, counters,
 // query ring). Error: no worker lcore, or memory.
 Result<void> create_workers(Runtime& rt);
-// Main thread, once the ports are set up and the publisher is initialised: starts
-// worker_main on every worker lcore.
+// Main thread, once the ports are set up and the publisher is initialised: points every
+// Worker at `rt` and starts worker_main on its lcore.
 Result<void> launch_workers(Runtime& rt);
 // Main thread: asks the workers to stop and waits for them.
 void stop_workers(Runtime& rt);

@@ -1,17 +1,12 @@
-// DOC: the desired-state document of the dataplane API (`apply`, `state`) as JSON.
+// DOC: the dataplane's side of the desired-state document of its API (`apply`, `state`): the
+// mapping between doc::DesiredState (common/state_doc.h, which owns the JSON schema, its
+// reader and its writer) and the StateSpec a Snapshot is built from.
 //
-// The control plane sends the complete set of VIPs with their options and backends; the
-// dataplane adds its own egress settings (MACs, outer sources, MTU) from its configuration
-// and builds a Snapshot. Format (docs/dataplane.md):
-//   {"flow_hash_seed": "0x5eed57ee00000001",            (optional; string or number)
-//    "vips": [{"address": "192.0.2.10", "proto": "tcp", "port": 80,   (port 0: all ports)
-//              "encap": "ipip"|"gue", "gue_port": 6080, "table_size": 65537,
-//              "hash": "5-tuple"|"3-tuple"|"source", "echo": true,
-//              "backends": [{"address": "10.0.2.11", "weight": 1,
-//                            "state": "up"|"drain"|"down"}]}]}
-// "drain" keeps a backend's flows and gives it no new ones (weight 0); "down" removes it.
-// Unknown keys are errors (a typo must not silently change forwarding). Errors name the
-// place: `vips[1].backends[0].weight: expected an integer 0..65535`.
+// steerd sends the complete set of VIPs with their options and backends; the dataplane adds
+// its own egress settings (MACs, outer sources, MTU) from its configuration. A backend's
+// state decides its place in the Maglev table (table_weight(), common/backend_state.h):
+// "up" keeps its weight, "drain" gets weight 0 (keeps its flows, takes no new ones), "down"
+// is left out (its flows choose again). The document's "generation" is ignored on `apply`.
 // Control thread only.
 #pragma once
 
@@ -19,22 +14,29 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "common/state_doc.h"
 #include "dataplane/packet/snapshot.h"
 
 namespace steer::dataplane {
 
-enum class BackendState : uint8_t { Up, Drain, Down };
+// The VIP part of a StateSpec (egress left default) and the flow-hash seed (the default when
+// the document has none), from a document parse_desired_state() accepted.
+StateSpec to_state_spec(const doc::DesiredState& state);
 
-// Parses a state document into the VIP part of a StateSpec (egress left default) and the
-// flow-hash seed. Shape and value errors only; Snapshot::build checks the rest.
+// The document `state` writes for an applied spec (whose VIPs are TCP or UDP: Snapshot::build
+// accepts nothing else): a backend of weight 0 is "drain", every other one "up"; removed
+// backends are not in the spec, so not in the document.
+doc::DesiredState to_document(const StateSpec& spec, uint64_t generation);
+
+// parse_desired_state() then to_state_spec(): shape and value errors only (Snapshot::build
+// checks the rest).
 Result<StateSpec> parse_state_json(std::string_view document);
 
-// The document for `state` (round-trips through parse_state_json). Drained backends appear
-// with "state": "drain"; removed ones are absent.
+// to_document() then to_json(): the `state` reply and the saved state file (round-trips
+// through parse_state_json).
 std::string state_to_json(const StateSpec& spec, uint64_t generation);
 
 std::string_view encap_name(EncapType type);
 std::string_view hash_mode_name(hashing::FlowHashMode mode);
-std::string_view proto_name(uint8_t proto);  // "tcp", "udp", or the number
 
 }  // namespace steer::dataplane

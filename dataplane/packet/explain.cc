@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "common/vip_key.h"
 #include "hashing/flow_hash.h"
 
 namespace steer::dataplane {
@@ -14,7 +15,8 @@ FlowExplanation explain_new_flow(const Snapshot& snap, const FlowKey& key) {
   const IpAddress dst = key.dst_addr();
   const uint16_t dport = key.dst_port();
   if (vip == kNoVip) {
-    e.reason = fmt::format("no VIP for {} port {} protocol {}", dst, dport, key.proto);
+    e.reason =
+        fmt::format("no VIP for {} port {} protocol {}", dst, dport, ip_proto_name(key.proto));
     return e;
   }
   const SnapshotVip& v = snap.vip(vip);
@@ -38,14 +40,8 @@ FlowExplanation explain_new_flow(const Snapshot& snap, const FlowKey& key) {
 
 Result<FlowKey> make_flow_key(std::string_view proto, std::string_view src, std::string_view sport,
                               std::string_view dst, std::string_view dport) {
-  uint8_t p = 0;
-  if (proto == "tcp") {
-    p = 6;
-  } else if (proto == "udp") {
-    p = 17;
-  } else {
-    return fail(fmt::format("'{}' is not a protocol (tcp or udp)", proto));
-  }
+  const std::optional<L4Proto> p = parse_l4_proto(proto);
+  if (!p) return fail(fmt::format("'{}' is not a protocol (tcp or udp)", proto));
   auto s = IpAddress::parse(src);
   if (!s) return fail(fmt::format("'{}' is not an IP address", src));
   auto d = IpAddress::parse(dst);
@@ -61,7 +57,7 @@ Result<FlowKey> make_flow_key(std::string_view proto, std::string_view src, std:
   uint16_t sp = 0, dp = 0;
   if (!port(sport, sp)) return fail(fmt::format("'{}' is not a port", sport));
   if (!port(dport, dp)) return fail(fmt::format("'{}' is not a port", dport));
-  return FlowKey::make(*s, *d, sp, dp, p);
+  return FlowKey::make(*s, *d, sp, dp, ip_proto_number(*p));
 }
 
 }  // namespace steer::dataplane

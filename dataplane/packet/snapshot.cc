@@ -15,16 +15,6 @@ const uint32_t* find_id(const std::vector<std::pair<K, uint32_t>>& ids, const K&
   return it != ids.end() && it->first == key ? &it->second : nullptr;
 }
 
-std::string describe_vip(const VipSpec& v) {
-  const char* proto = v.proto == 6 ? "tcp" : v.proto == 17 ? "udp" : "?";
-  if (v.address.is_v4()) {
-    return v.port ? fmt::format("VIP {}:{}/{}", v.address, v.port, proto)
-                  : fmt::format("VIP {}:*/{}", v.address, proto);
-  }
-  return v.port ? fmt::format("VIP [{}]:{}/{}", v.address, v.port, proto)
-                : fmt::format("VIP [{}]:*/{}", v.address, proto);
-}
-
 }  // namespace
 
 Result<std::shared_ptr<const Snapshot>> Snapshot::build(const StateSpec& unsorted,
@@ -62,22 +52,28 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(const StateSpec& unsorte
   snap->flow_hash_seed_ = spec.flow_hash_seed;
 
   // VIP table and per-VIP validation.
+  // Each VIP's identity, also its name in errors ("VIP 192.0.2.10:80/tcp: ...").
+  std::vector<VipKey> vip_keys;
+  vip_keys.reserve(spec.vips.size());
   std::vector<VipTableEntry> entries;
   entries.reserve(spec.vips.size());
   for (uint32_t i = 0; i < spec.vips.size(); ++i) {
     const VipSpec& v = spec.vips[i];
-    if (v.proto != 6 && v.proto != 17) {
-      return fail(
-          fmt::format("{}: protocol {} is not tcp (6) or udp (17)", describe_vip(v), v.proto));
+    const std::optional<L4Proto> proto = l4_proto_of(v.proto);
+    if (!proto) {
+      return fail(fmt::format("VIP {} port {}: protocol {} is not tcp (6) or udp (17)", v.address,
+                              v.port, ip_proto_name(v.proto)));
     }
+    const VipKey key{v.address, *proto, v.port};
+    vip_keys.push_back(key);
     for (const BackendSpec& b : v.backends) {
       if (b.address.is_v4() && !have_v4_source) {
-        return fail(fmt::format("{}: backend {} is IPv4 but no IPv4 encapsulation source is set",
-                                describe_vip(v), b.address));
+        return fail(fmt::format(
+            "VIP {}: backend {} is IPv4 but no IPv4 encapsulation source is set", key, b.address));
       }
       if (!b.address.is_v4() && !have_v6_source) {
-        return fail(fmt::format("{}: backend {} is IPv6 but no IPv6 encapsulation source is set",
-                                describe_vip(v), b.address));
+        return fail(fmt::format(
+            "VIP {}: backend {} is IPv6 but no IPv6 encapsulation source is set", key, b.address));
       }
       EncapTarget probe;
       probe.type = v.encap;
@@ -87,9 +83,8 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(const StateSpec& unsorte
       const uint16_t needed = v.address.is_v4() ? 576 : 1280;
       if (inner_mtu < needed) {
         return fail(fmt::format(
-            "{}: egress MTU {} leaves {} bytes for the inner packet to backend {}; {} needs {}",
-            describe_vip(v), eg.mtu, inner_mtu, b.address, v.address.is_v4() ? "IPv4" : "IPv6",
-            needed));
+            "VIP {}: egress MTU {} leaves {} bytes for the inner packet to backend {}; {} needs {}",
+            key, eg.mtu, inner_mtu, b.address, v.address.is_v4() ? "IPv4" : "IPv6", needed));
       }
     }
     entries.push_back(VipTableEntry{v.address, v.proto, v.port, i});
@@ -99,8 +94,6 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(const StateSpec& unsorte
   snap->vip_table_ = std::move(*table);
 
   // VIP ids: kept from the previous snapshot, new ones take the lowest free id.
-  std::vector<VipKey> vip_keys;
-  for (const VipSpec& v : spec.vips) vip_keys.push_back(VipKey{v.address, v.proto, v.port});
   std::vector<bool> vip_id_used(kMaxVips, false);
   std::vector<uint32_t> vip_id(spec.vips.size(), UINT32_MAX);
   for (size_t i = 0; i < vip_keys.size(); ++i) {
@@ -186,9 +179,9 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(const StateSpec& unsorte
     mb.reserve(v.backends.size());
     for (const BackendSpec& b : v.backends) mb.push_back({b.address, b.weight});
     auto maglev = hashing::MaglevTable::build(mb, v.table_size);
-    if (!maglev) return fail(fmt::format("{}: {}", describe_vip(v), maglev.error().message));
+    if (!maglev) return fail(fmt::format("VIP {}: {}", vip_keys[vi], maglev.error().message));
     if (auto w = hashing::maglev_size_warning(v.table_size, v.backends.size())) {
-      snap->warnings_.push_back(fmt::format("{}: {}", describe_vip(v), *w));
+      snap->warnings_.push_back(fmt::format("VIP {}: {}", vip_keys[vi], *w));
     }
     for (uint32_t bi = 0; bi < v.backends.size(); ++bi, ++p) {
       const uint32_t handle = handle_of[p];

@@ -31,6 +31,7 @@
 
 #include "common/ip_address.h"
 #include "common/result.h"
+#include "common/vip_key.h"
 #include "dataplane/packet/encap.h"
 #include "dataplane/packet/vip_table.h"
 #include "hashing/flow_hash.h"
@@ -93,6 +94,10 @@ struct SnapshotVip {
   uint32_t table_size = 0;
   std::vector<uint32_t> slots;     // Maglev slot → backend handle (kNoBackendHandle if none)
   std::vector<uint32_t> backends;  // handles of this VIP's backends, in spec order
+
+  // Its identity, whose text form labels its statistics (common/vip_key.h). Snapshot::build
+  // accepts only TCP and UDP VIPs.
+  VipKey key() const { return VipKey{address, l4_proto_of(proto).value_or(L4Proto::Tcp), port}; }
 };
 
 class Snapshot {
@@ -135,12 +140,6 @@ class Snapshot {
   std::vector<SnapshotBackend> backends_;  // by handle index
   std::vector<std::string> warnings_;
   // Identity → handle/id bookkeeping carried to the next build.
-  struct VipKey {
-    IpAddress address;
-    uint8_t proto;
-    uint16_t port;
-    friend auto operator<=>(const VipKey&, const VipKey&) = default;
-  };
   struct BackendKey {
     VipKey vip;
     IpAddress address;

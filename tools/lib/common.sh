@@ -7,7 +7,7 @@ STEER_ROOT="${STEER_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 STEER_PACKAGES=(
   g++ clang libclang-rt-14-dev clang-format clang-tidy
   meson ninja-build pkg-config
-  libfmt-dev libxxhash-dev libexpected-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
+  libfmt-dev libxxhash-dev libexpected-dev libcli11-dev libtomlplusplus-dev
   libasio-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libdpdk-dev dpdk dpdk-dev libbpf-dev libxdp-dev bpftool libssl-dev nlohmann-json3-dev

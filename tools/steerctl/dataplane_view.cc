@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/state_doc.h"
+
 namespace steer::tools {
 
 using nlohmann::json;
@@ -41,83 +43,76 @@ Result<std::string> guarded(std::string_view text, F&& f) {
 }  // namespace
 
 Result<std::string> format_dataplane_stats(std::string_view text) {
-  return guarded(text, [](const json& d) {
-    std::string out;
-    const json& t = d.at("totals");
-    out += fmt::format("generation {}\n\n", num(d, "generation"));
-    out += fmt::format("{:>14} {:>14} {:>12} {:>12} {:>12} {:>12} {:>12}\n", "rx", "forwarded",
-                       "replied", "passed", "dropped", "new flows", "tx dropped");
-    out += fmt::format("{:>14} {:>14} {:>12} {:>12} {:>12} {:>12} {:>12}\n", num(t, "rx"),
-                       num(t, "forwarded"), num(t, "replied"), num(t, "passed"), num(t, "dropped"),
-                       num(t, "new_flows"), num(t, "tx_dropped"));
-    bool any_drop = false;
-    for (auto it = d.at("drops").begin(); it != d.at("drops").end(); ++it) {
-      if (it->get<uint64_t>() == 0) continue;
-      if (!any_drop) out += "\nDROPS BY REASON\n";
-      any_drop = true;
-      out += fmt::format("  {:<28} {:>12}\n", it.key(), it->get<uint64_t>());
-    }
-    out += fmt::format("\n{:<28} {:>14} {:>16} {:>12}\n", "VIP", "packets", "bytes", "new flows");
-    for (const json& v : d.at("vips")) {
-      out += fmt::format("{:<28} {:>14} {:>16} {:>12}\n", str(v.at("vip")), num(v, "packets"),
-                         num(v, "bytes"), num(v, "new_flows"));
-    }
-    out += fmt::format("\n{:<28} {:<26} {:>6} {:>7} {:>14} {:>16}\n", "VIP", "BACKEND", "weight",
-                       "slots", "packets", "bytes");
-    for (const json& b : d.at("backends")) {
-      out += fmt::format("{:<28} {:<26} {:>6} {:>7} {:>14} {:>16}\n", str(b.at("vip")),
-                         str(b.at("address")), num(b, "weight"), num(b, "slots"), num(b, "packets"),
-                         num(b, "bytes"));
-    }
-    out += fmt::format("\n{:<6} {:>14} {:>14} {:>10} {:>10} {:>10} {:>10}\n", "LCORE", "rx",
-                       "forwarded", "flows", "capacity", "evictions", "generation");
-    for (const json& l : d.at("lcores")) {
-      out += fmt::format("{:<6} {:>14} {:>14} {:>10} {:>10} {:>10} {:>10}\n", num(l, "lcore"),
-                         num(l, "rx"), num(l, "forwarded"), num(l, "flows"),
-                         num(l, "flow_capacity"), num(l, "flow_evictions"), num(l, "generation"));
-    }
-    out += fmt::format("\n{:<6} {:<16} {:>14} {:>14} {:>10} {:>10}\n", "PORT", "NAME", "ipackets",
-                       "opackets", "imissed", "oerrors");
-    for (const json& p : d.at("ports")) {
-      out += fmt::format("{:<6} {:<16} {:>14} {:>14} {:>10} {:>10}\n", num(p, "port"),
-                         str(p.at("name")), num(p, "ipackets"), num(p, "opackets"),
-                         num(p, "imissed"), num(p, "oerrors"));
-    }
-    return out;
-  });
+  auto parsed = doc::parse_stats(text);
+  if (!parsed)
+    return fail(fmt::format("unexpected reply from the daemon: {}", parsed.error().message));
+  const doc::Stats& d = *parsed;
+  std::string out;
+  const doc::PacketCounters& t = d.totals;
+  out += fmt::format("generation {}\n\n", d.generation);
+  out += fmt::format("{:>14} {:>14} {:>12} {:>12} {:>12} {:>12} {:>12}\n", "rx", "forwarded",
+                     "replied", "passed", "dropped", "new flows", "tx dropped");
+  out += fmt::format("{:>14} {:>14} {:>12} {:>12} {:>12} {:>12} {:>12}\n", t.rx, t.forwarded,
+                     t.replied, t.passed, t.dropped, t.new_flows, t.tx_dropped);
+  bool any_drop = false;
+  for (const auto& [reason, n] : d.drops) {
+    if (n == 0) continue;
+    if (!any_drop) out += "\nDROPS BY REASON\n";
+    any_drop = true;
+    out += fmt::format("  {:<28} {:>12}\n", reason, n);
+  }
+  out += fmt::format("\n{:<28} {:>14} {:>16} {:>12}\n", "VIP", "packets", "bytes", "new flows");
+  for (const doc::VipStats& v : d.vips) {
+    out += fmt::format("{:<28} {:>14} {:>16} {:>12}\n", v.key, v.packets, v.bytes, v.new_flows);
+  }
+  out += fmt::format("\n{:<28} {:<26} {:>6} {:>7} {:>14} {:>16}\n", "VIP", "BACKEND", "weight",
+                     "slots", "packets", "bytes");
+  for (const doc::BackendStats& b : d.backends) {
+    out += fmt::format("{:<28} {:<26} {:>6} {:>7} {:>14} {:>16}\n", b.vip, b.address, b.weight,
+                       b.slots, b.packets, b.bytes);
+  }
+  out += fmt::format("\n{:<6} {:>14} {:>14} {:>10} {:>10} {:>10} {:>10}\n", "LCORE", "rx",
+                     "forwarded", "flows", "capacity", "evictions", "generation");
+  for (const doc::LcoreStats& l : d.lcores) {
+    out +=
+        fmt::format("{:<6} {:>14} {:>14} {:>10} {:>10} {:>10} {:>10}\n", l.lcore, l.counters.rx,
+                    l.counters.forwarded, l.flows, l.flow_capacity, l.flow_evictions, l.generation);
+  }
+  out += fmt::format("\n{:<6} {:<16} {:>14} {:>14} {:>10} {:>10}\n", "PORT", "NAME", "ipackets",
+                     "opackets", "imissed", "oerrors");
+  for (const doc::PortStats& p : d.ports) {
+    out += fmt::format("{:<6} {:<16} {:>14} {:>14} {:>10} {:>10}\n", p.port, p.name, p.ipackets,
+                       p.opackets, p.imissed, p.oerrors);
+  }
+  return out;
 }
 
 Result<std::string> format_dataplane_status(std::string_view text) {
-  return guarded(text, [](const json& d) {
-    std::string out;
-    out += fmt::format("steer-dataplane {} pid {}, up {:.1f} s, generation {}\n",
-                       str(d.at("version")), d.at("pid").get<int64_t>(),
-                       d.at("uptime_s").get<double>(), num(d, "generation"));
-    out +=
-        fmt::format("workers: {}, {}\n", d.at("alive").get<bool>() ? "all alive" : "NOT ALL ALIVE",
-                    d.at("switched").get<bool>() ? "all on the current generation"
-                                                 : "some on an older generation");
-    out += fmt::format("\n{:<6} {:<6} {:>14} {:>16} {:>10}\n", "LCORE", "ALIVE", "heartbeat ms",
-                       "iterations", "generation");
-    for (const json& w : d.at("workers")) {
-      out += fmt::format("{:<6} {:<6} {:>14.1f} {:>16} {:>10}\n", num(w, "lcore"),
-                         w.at("alive").get<bool>() ? "yes" : "NO",
-                         w.at("heartbeat_age_ms").get<double>(), num(w, "iterations"),
-                         num(w, "generation"));
-    }
-    out += fmt::format("\n{:<6} {:<16} {:<18} {:>6} {:<5} {}\n", "PORT", "NAME", "MAC", "queues",
-                       "LINK", "AF_XDP");
-    for (const json& p : d.at("ports")) {
-      out += fmt::format("{:<6} {:<16} {:<18} {:>6} {:<5} {}\n", num(p, "port"), str(p.at("name")),
-                         str(p.at("mac")), num(p, "queues"),
-                         p.at("link_up").get<bool>() ? "up" : "down", str(p.at("af_xdp_iface")));
-    }
-    const json& e = d.at("egress");
-    out += fmt::format("\negress: {} -> {} (gateway {}{}), MTU {}\n", str(e.at("src_mac")),
-                       str(e.at("dst_mac")), str(e.at("gateway")),
-                       e.at("gateway_resolved").get<bool>() ? "" : ", NOT RESOLVED", num(e, "mtu"));
-    return out;
-  });
+  auto parsed = doc::parse_status(text);
+  if (!parsed)
+    return fail(fmt::format("unexpected reply from the daemon: {}", parsed.error().message));
+  const doc::Status& d = *parsed;
+  std::string out;
+  out += fmt::format("steer-dataplane {} pid {}, up {:.1f} s, generation {}\n", d.version, d.pid,
+                     d.uptime_s, d.generation);
+  out += fmt::format("workers: {}, {}\n", d.alive ? "all alive" : "NOT ALL ALIVE",
+                     d.switched ? "all on the current generation" : "some on an older generation");
+  out += fmt::format("\n{:<6} {:<6} {:>14} {:>16} {:>10}\n", "LCORE", "ALIVE", "heartbeat ms",
+                     "iterations", "generation");
+  for (const doc::WorkerStatus& w : d.workers) {
+    out += fmt::format("{:<6} {:<6} {:>14.1f} {:>16} {:>10}\n", w.lcore, w.alive ? "yes" : "NO",
+                       w.heartbeat_age_ms, w.iterations, w.generation);
+  }
+  out += fmt::format("\n{:<6} {:<16} {:<18} {:>6} {:<5} {}\n", "PORT", "NAME", "MAC", "queues",
+                     "LINK", "AF_XDP");
+  for (const doc::PortStatus& p : d.ports) {
+    out += fmt::format("{:<6} {:<16} {:<18} {:>6} {:<5} {}\n", p.port, p.name, p.mac, p.queues,
+                       p.link_up ? "up" : "down", p.af_xdp_iface);
+  }
+  const doc::EgressStatus& e = d.egress;
+  out += fmt::format("\negress: {} -> {} (gateway {}{}), MTU {}\n", e.src_mac, e.dst_mac, e.gateway,
+                     e.gateway_resolved ? "" : ", NOT RESOLVED", e.mtu);
+  return out;
 }
 
 Result<std::string> format_dataplane_flow(std::string_view text) {
@@ -143,19 +138,19 @@ Result<std::string> format_dataplane_flow(std::string_view text) {
 }
 
 Result<std::string> format_dataplane_state(std::string_view text) {
-  return guarded(text, [](const json& d) {
-    std::string out = fmt::format("generation {}\n", num(d, "generation"));
-    for (const json& v : d.at("vips")) {
-      out += fmt::format("\n{} {} port {} ({}, {}, table {})\n", str(v.at("proto")),
-                         str(v.at("address")), num(v, "port"), str(v.at("encap")),
-                         str(v.at("hash")), num(v, "table_size"));
-      for (const json& b : v.at("backends")) {
-        out += fmt::format("  {:<40} weight {:>5}  {}\n", str(b.at("address")), num(b, "weight"),
-                           str(b.at("state")));
-      }
+  auto parsed = doc::parse_desired_state(text);
+  if (!parsed)
+    return fail(fmt::format("unexpected reply from the daemon: {}", parsed.error().message));
+  const doc::DesiredState& d = *parsed;
+  std::string out = fmt::format("generation {}\n", d.generation.value_or(0));
+  for (const doc::Vip& v : d.vips) {
+    out += fmt::format("\n{} {} port {} ({}, {}, table {})\n", v.key.proto, v.key.address,
+                       v.key.port, v.encap, v.hash, v.table_size);
+    for (const doc::Backend& b : v.backends) {
+      out += fmt::format("  {:<40} weight {:>5}  {}\n", b.address, b.weight, b.state);
     }
-    return out;
-  });
+  }
+  return out;
 }
 
 Result<std::string> format_dataplane_apply(std::string_view text) {

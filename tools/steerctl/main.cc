@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -25,7 +26,11 @@
 #pragma GCC diagnostic pop
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
+#include "common/backend_state.h"
+#include "common/file.h"
+#include "common/vip_key.h"
 #include "hashing/maglev.h"
 #include "tools/steerctl/client.h"
 #include "tools/steerctl/dataplane_view.h"
@@ -55,20 +60,11 @@ int emit(const std::string& text) {
   return kExitOk;
 }
 
-// Reads a whole file ("-" is standard input). Error: the file cannot be opened or read.
-Result<std::string> read_file(const std::string& path, std::string_view what = "pool file") {
-  const bool is_stdin = path == "-";
-  std::FILE* f = is_stdin ? stdin : std::fopen(path.c_str(), "rb");
-  if (!f) return fail(fmt::format("cannot read {} '{}': {}", what, path, errno_text(errno)));
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  const bool failed = std::ferror(f) != 0;
-  const int err = errno;
-  if (!is_stdin) std::fclose(f);
-  if (failed) return fail(fmt::format("cannot read {} '{}': {}", what, path, errno_text(err)));
-  return text;
+// Reads a whole file ("-" is standard input). Error: "cannot read pool file 'PATH': <reason>"
+// (`what` names the file's role).
+Result<std::string> read_input(const std::string& path, std::string_view what = "pool file") {
+  const std::string name = fmt::format("{} '{}'", what, path);
+  return path == "-" ? read_fd(STDIN_FILENO, name) : read_file(path, name);
 }
 
 struct Command {
@@ -95,20 +91,22 @@ struct PlanOptions {
   std::vector<ChangeFlag> change_flags;
 };
 
-// The backends of `show backends VIP` as a plan pool: effective weight, drained = 0, backends
-// out of service left out.
+// The backends of `show backends VIP` as a plan pool: each backend with the weight its
+// effective state gives it in the Maglev table (table_weight(): drained 0, down left out).
 Result<std::vector<PoolEntry>> live_pool(const std::string& text) {
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.contains("backends")) return fail("steerd sent invalid JSON");
   std::vector<PoolEntry> out;
   for (const auto& b : doc["backends"]) {
-    if (b.value("effective", "") == "down") continue;
+    const std::string effective = b.value("effective", "");
+    // steer::BackendState (common/backend_state.h), not the plan's row state of plan.h.
+    const std::optional<steer::BackendState> state = parse_backend_state(effective);
+    if (!state) return fail(fmt::format("steerd sent an unknown backend state '{}'", effective));
+    const std::optional<uint32_t> weight = table_weight(*state, b.value("weight", 1u));
+    if (!weight) continue;
     auto a = IpAddress::parse(b.value("address", ""));
     if (!a) return fail("steerd sent a bad address");
-    PoolEntry e;
-    e.address = *a;
-    e.weight = b.value("effective", "") == "up" ? b.value("weight", 1u) : 0u;
-    out.push_back(e);
+    out.push_back(PoolEntry{*a, *weight});
   }
   return out;
 }
@@ -116,7 +114,7 @@ Result<std::vector<PoolEntry>> live_pool(const std::string& text) {
 int run_plan(const CLI::App& cmd, PlanOptions& opts) {
   Pool before;
   if (!opts.pool_file.empty()) {
-    auto text = read_file(opts.pool_file);
+    auto text = read_input(opts.pool_file);
     if (!text) return error(kExitRuntime, text.error().message);
     auto parsed = parse_pool(*text, opts.pool_file == "-" ? "<stdin>" : opts.pool_file);
     if (!parsed) return error(kExitUsage, parsed.error().message);
@@ -322,7 +320,7 @@ Command add_dataplane_command(CLI::App& root) {
   auto run = [opts, apply, state, stats, status, flow]() -> int {
     const DataplaneOptions& o = *opts;
     if (apply->parsed()) {
-      auto t = read_file(o.file, "state file");
+      auto t = read_input(o.file, "state file");
       if (!t) return error(kExitRuntime, t.error().message);
       std::string text = std::move(*t);
       // The request is one line: JSON allows its newlines to be spaces.
@@ -426,7 +424,7 @@ Command add_show_command(CLI::App& root) {
     }
     if (fl->parsed()) {
       const auto& t = *flow;
-      if (t[0] != "tcp" && t[0] != "udp") {
+      if (!parse_l4_proto(t[0])) {
         return error(kExitUsage, fmt::format("'{}' is not a protocol (tcp or udp)", t[0]));
       }
       for (int i : {1, 3}) {

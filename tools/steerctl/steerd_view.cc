@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/state_doc.h"
+
 namespace steer::tools {
 
 using nlohmann::json;
@@ -45,7 +47,7 @@ std::string rate(double v, const char* unit) {
 }  // namespace
 
 Result<std::string> format_status(std::string_view text) {
-  return guarded(text, [](const json& d) {
+  return guarded(text, [](const json& d) -> Result<std::string> {
     std::string out;
     out += fmt::format("steerd {} pid {}, up {:.1f} s, PoP {} ({}), config {}\n",
                        str(d.at("version")), d.at("pid").get<int64_t>(),
@@ -59,18 +61,19 @@ Result<std::string> format_status(std::string_view text) {
                     str(dp.at("health")), dp.at("since_s").get<double>(), str(dp.at("reason")),
                     str(dp.at("socket")), dp.at("pushed_generation").get<uint64_t>(),
                     dp.at("pushes").get<uint64_t>(), dp.at("push_failures").get<uint64_t>());
-    if (dp.contains("status") && dp.at("status").contains("version")) {
-      const json& st = dp.at("status");
-      out += fmt::format("  steer-dataplane {} pid {}, up {:.1f} s, generation {}\n",
-                         str(st.at("version")), st.value("pid", int64_t{0}),
-                         st.value("uptime_s", 0.0), st.value("generation", uint64_t{0}));
-    }
-    if (dp.contains("status") && dp.at("status").contains("workers")) {
-      for (const json& w : dp.at("status").at("workers")) {
-        out += fmt::format(
-            "  lcore {:<3} {:<5} generation {:<6} heartbeat {:.1f} ms ago\n",
-            w.at("lcore").get<uint64_t>(), w.at("alive").get<bool>() ? "alive" : "STUCK",
-            w.at("generation").get<uint64_t>(), w.at("heartbeat_age_ms").get<double>());
+    if (dp.contains("status")) {
+      // The dataplane's own `status` document, as steerd last read it ({} before the first).
+      auto st = doc::parse_status(dp.at("status").dump());
+      if (!st)
+        return fail(
+            fmt::format("unexpected reply from the daemon: dataplane.{}", st.error().message));
+      if (!st->version.empty()) {
+        out += fmt::format("  steer-dataplane {} pid {}, up {:.1f} s, generation {}\n", st->version,
+                           st->pid < 0 ? 0 : st->pid, st->uptime_s, st->generation);
+      }
+      for (const doc::WorkerStatus& w : st->workers) {
+        out += fmt::format("  lcore {:<3} {:<5} generation {:<6} heartbeat {:.1f} ms ago\n",
+                           w.lcore, w.alive ? "alive" : "STUCK", w.generation, w.heartbeat_age_ms);
       }
     }
     const json& p = d.at("probes");
