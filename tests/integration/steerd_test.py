@@ -27,6 +27,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "testing" / "lab"))
 import lablib  # noqa: E402
 from lab_test import Checks, check_same, echo_sources, errors_of, run_in_lab  # noqa: E402
 from lablib import Lab, http_many, open_echo_conns, udp_many, wait_until  # noqa: E402

@@ -55,8 +55,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-LAB_TOOL = ROOT / "tools" / "lab"
+ROOT = Path(__file__).resolve().parents[3]
+LAB_TOOL = ROOT / "testing" / "lab" / "lab.sh"
 RUN_PARENT = Path(os.environ.get("STEER_LAB_RUN", "/run/steer-lab"))
 
 # --------------------------------------------------------------------------------------------
@@ -1301,7 +1301,7 @@ def steerd_config(info, interval=100, timeout=50, rise=2, fall=3, warmup=5000, v
     timing = (f"interval_ms = {interval}\ntimeout_ms = {timeout}\nrise = {rise}\n"
               f"fall = {fall}\n")
     which = "" if lb == "lb1" else f" ({lb})"
-    out = [f"""# steerd for lab '{info["prefix"]}'{which} (written by tests/integration/lablib.py)
+    out = [f"""# steerd for lab '{info["prefix"]}'{which} (written by testing/lab/lablib)
 [pop]
 name = "{info["prefix"]}"
 region = "lab"
