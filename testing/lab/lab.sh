@@ -89,7 +89,8 @@ BUILD="${STEER_BUILD:-build}"
 [[ "$BUILD" = /* ]] || BUILD="$STEER_ROOT/$BUILD"
 RUN="${STEER_LAB_RUN:-/run/steer-lab}/$LAB"
 PY=/usr/bin/python3
-LABLIB="$LAB_DIR/lablib/lab.py"
+# The lab's Python library on the command line (python3 -m lablib CMD ...: lablib/cli.py).
+LABLIB=(env "PYTHONPATH=$LAB_DIR${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m lablib)
 DATAPLANE="$BUILD/dataplane/steer-dataplane"
 DECAP="$BUILD/dataplane/xdp/steer-decap"
 STEERD="$BUILD/control/steerd"
@@ -424,7 +425,7 @@ start_dataplane() {
     --file-prefix "$LAB-$lb" -- -c "$(lb_conf "$lb")" </dev/null >>"$dir/dataplane.log" 2>&1 &
   pid=$!
   echo "$pid" >"$dir/dataplane.pid"
-  if "$PY" "$LABLIB" wait-api --socket "$dir/dataplane.sock" --pid "$pid" --timeout 30 \
+  if "${LABLIB[@]}" wait-api --socket "$dir/dataplane.sock" --pid "$pid" --timeout 30 \
     >/dev/null; then
     return 0
   fi
@@ -710,7 +711,7 @@ cmd_up() {
   write_lab_json "$n" "$mode" "$decap_mode" "$nl" "$bgp"
   write_initial_state "$n"
   for lb in $(lb_names); do
-    "$PY" "$LABLIB" apply --socket "$(lb_dir "$lb")/dataplane.sock" --check "$RUN/state.json" \
+    "${LABLIB[@]}" apply --socket "$(lb_dir "$lb")/dataplane.sock" --check "$RUN/state.json" \
       >/dev/null || die "initial state not applied on $lb"
   done
   wait_servers "$n"
@@ -719,7 +720,7 @@ cmd_up() {
     lab_log "BGP sessions established; smoke check skipped (--bgp: the router has no route" \
       "to the VIPs until something announces them)"
   elif [[ $check -eq 1 ]]; then
-    "$PY" "$LABLIB" probe --lab "$RUN/lab.json" || die "smoke check through the VIPs failed"
+    "${LABLIB[@]}" probe --lab "$RUN/lab.json" || die "smoke check through the VIPs failed"
   fi
   trap - EXIT INT TERM
   local extra=""
@@ -792,7 +793,7 @@ cmd_status() {
   fi
   for lb in $(lb_names); do
     echo "  $lb dataplane ($(lb_dir "$lb")/dataplane.sock):"
-    "$PY" "$LABLIB" api --socket "$(lb_dir "$lb")/dataplane.sock" status || true
+    "${LABLIB[@]}" api --socket "$(lb_dir "$lb")/dataplane.sock" status || true
   done
 }
 
@@ -822,7 +823,7 @@ cmd_backend() {
     die "no backend '$name' in lab '$LAB' (b1..b$(backend_count))"
   i=${BASH_REMATCH[1]}
   pid=$(cat "$RUN/servers-$name.pid" 2>/dev/null || true)
-  ctl=("$PY" "$LABLIB" server --socket "$RUN/$name.control")
+  ctl=("${LABLIB[@]}" server --socket "$RUN/$name.control")
   case "$action" in
     stop)
       alive "$pid" || die "servers on $name are not running"
@@ -930,7 +931,7 @@ cmd_steerd() {
   pid=$(cat "$dir/steerd.pid" 2>/dev/null || true)
   case "$action" in
     config)
-      "$PY" "$LABLIB" steerd-config --lab "$RUN/lab.json" --lb "$lb" "${args[@]}" \
+      "${LABLIB[@]}" steerd-config --lab "$RUN/lab.json" --lb "$lb" "${args[@]}" \
         >"$dir/steerd.toml.new" || die "steerd config not written"
       mv "$dir/steerd.toml.new" "$dir/steerd.toml"
       echo "$dir/steerd.toml"
@@ -949,7 +950,7 @@ cmd_steerd() {
         </dev/null >>"$dir/steerd.log" 2>&1 &
       pid=$!
       echo "$pid" >"$dir/steerd.pid"
-      if ! "$PY" "$LABLIB" wait-steerd --socket "$dir/steerd.sock" --pid "$pid" --timeout 20 \
+      if ! "${LABLIB[@]}" wait-steerd --socket "$dir/steerd.sock" --pid "$pid" --timeout 20 \
         >/dev/null; then
         stop_pids steerd "$pid"
         rm -f "$dir/steerd.pid"
@@ -1093,7 +1094,7 @@ main() {
         shift 2
       fi
       [[ $# -ge 1 ]] || die "usage: tools/lab api [--lb LB] CMD..."
-      exec "$PY" "$LABLIB" api --socket "$(lb_dir "$lb")/dataplane.sock" "$@"
+      exec "${LABLIB[@]}" api --socket "$(lb_dir "$lb")/dataplane.sock" "$@"
       ;;
     backend) cmd_backend "$@" ;;
     lb) cmd_lb "$@" ;;

@@ -686,7 +686,7 @@ def case_configure(lab, c):
             "SIGHUP with the invalid file: rejected, the log has every file:line:column")
     c.check(dp_generation(lab) == g2 and steerd_desired(lab) == desired2,
             "nothing changed after the rejected SIGHUP")
-    c.check(lab.steerd_pid() and lablib._pid_alive(lab.steerd_pid()), "steerd still runs")
+    c.check(lab.steerd_pid() and lablib.pid_alive(lab.steerd_pid()), "steerd still runs")
 
     # Start-up-only keys: applied on restart, reported.
     path.write_text(lablib.steerd_config(info, warmup=4000))

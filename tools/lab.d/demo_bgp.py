@@ -97,7 +97,7 @@ class Demo:
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
         for n, pid in zip(BACKENDS, pids):
-            lablib.wait_until(f"servers on {n} gone", lambda p=pid: not lablib._pid_alive(p), 5)
+            lablib.wait_until(f"servers on {n} gone", lambda p=pid: not lablib.pid_alive(p), 5)
             (self.lab.run_dir / f"{n}.ready").unlink(missing_ok=True)
         return t0
 
@@ -134,7 +134,7 @@ def main(d):
     os.kill(pid, signal.SIGKILL)
     print(f"  SIGKILL to lb1's steer-dataplane (pid {pid}): the router's route is via lb2 only "
           f"{ms(d.route_of(['lb2'], t0))} later", flush=True)
-    lablib.wait_until("lb1's dataplane gone", lambda: not lablib._pid_alive(pid), 5)
+    lablib.wait_until("lb1's dataplane gone", lambda: not lablib.pid_alive(pid), 5)
     d.route()
     d.steerctl("show", "bgp")
     d.gets()
