@@ -22,6 +22,9 @@ testing/lab/servers.py. This package drives it, split by concern:
 - routes: RouteWatch, which timestamps every change of the router kernel's routes to the VIPs
   (netlink, in a process of its own in the router's namespace: `python3 -m lablib
   route-watch`).
+- failover: the measurements of tools/failover (when the backends' servers become ready,
+  through inotify on the run directory; the milestones of one withdraw or announce run read
+  from steerd; the summary tables). Not imported by the package: `from lablib import failover`.
 - cases: case_main, the entry point of a test file with named cases.
 - cli: the command line lab.sh runs (`python3 -m lablib wait-api|apply|api|probe|server|
   steerd-config|wait-steerd|route-watch ...`).
