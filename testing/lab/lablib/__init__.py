@@ -39,7 +39,7 @@ from .clients import (Answer, EchoConn, ask_all, bounded, http_get, http_many, o
                       run, udp_echo, udp_many)
 from .framing import (Api, ApiError, BirdApi, FramingError, Reply, SteerdApi, canonical_state,
                       parse_reply_line, wait_switched)
-from .lab import LAB_TOOL, ROOT, RUN_PARENT, Lab, LabError, server_request
+from .lab import LAB_TOOL, ROOT, RUN_PARENT, Lab, LabError, default_prefix, server_request
 from .namespaces import netns, raise_nofile
 from .routes import RouteWatch
 from .steerd import (STEERD_BGP_DEFAULTS, STEERD_VIPS, steerd_bgp_section, steerd_config,
@@ -50,8 +50,8 @@ __all__ = [
     "Answer", "Api", "ApiError", "BirdApi", "Capture", "EchoConn", "FramingError", "LAB_TOOL",
     "Lab", "LabError", "ROOT", "RUN_PARENT", "RawLink", "Reply", "RouteWatch",
     "STEERD_BGP_DEFAULTS", "STEERD_VIPS", "SteerdApi", "ask_all", "bounded", "canonical_state",
-    "case_main", "fam", "family_name", "http_get", "http_many", "lab_lb", "netns",
+    "case_main", "default_prefix", "fam", "family_name", "http_get", "http_many", "lab_lb", "netns",
     "norm_address", "open_echo_conns", "parse_reply_line", "pid_alive", "raise_nofile", "run",
-    "server_request", "steerd_bgp_section", "steerd_config", "toml_value", "udp_echo",
-    "udp_many", "wait_switched", "wait_until",
+    "server_request", "steerd_bgp_section", "steerd_config", "toml_value", "udp_echo", "udp_many",
+    "wait_switched", "wait_until",
 ]

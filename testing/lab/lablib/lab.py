@@ -25,6 +25,12 @@ class LabError(Exception):
     pass
 
 
+def default_prefix():
+    """The prefix of the lab an operator's `tools/lab` command works on: STEER_LAB, else
+    "steer" (as lab.sh)."""
+    return os.environ.get("STEER_LAB", "steer")
+
+
 class Lab:
     """A lab built by testing/lab/lab.sh with its own prefix. Use as a context manager: up on
     enter, down on exit (always), logs printed when the block failed. bgp=True: BIRD on the
@@ -91,10 +97,10 @@ class Lab:
 
     @classmethod
     def running(cls, prefix=None):
-        """The lab that is up under `prefix` (default: STEER_LAB, else "steer"; e.g. the demo's
+        """The lab that is up under `prefix` (default: default_prefix(); e.g. the demo's
         `tools/lab up`), attached, with the build directory it runs from (lab.json's "build").
         The run directory's parent is STEER_LAB_RUN, as for lab.sh."""
-        lab = cls(prefix or os.environ.get("STEER_LAB", "steer"), any_prefix=True).attach()
+        lab = cls(prefix or default_prefix(), any_prefix=True).attach()
         lab.build = lab.info["build"]
         return lab
 
