@@ -11,7 +11,7 @@
 
 #include "fake_bird.h"
 #include "fixtures.h"
-#include "tests/support/run_io.h"
+#include "testing/support/run_io.h"
 
 namespace steer::bgp {
 namespace {
