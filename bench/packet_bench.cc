@@ -16,8 +16,8 @@
 #include <benchmark/benchmark.h>
 
 #include "dataplane/packet/pipeline.h"
-#include "tests/support/packet_builder.h"
-#include "tests/support/pipeline_harness.h"
+#include "testing/support/packet_builder.h"
+#include "testing/support/pipeline_harness.h"
 
 namespace steer::dataplane {
 namespace {

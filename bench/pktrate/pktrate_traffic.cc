@@ -46,8 +46,8 @@
 #include "dataplane/packet/snapshot.h"
 #include "dataplane/state_json.h"
 #include "hashing/flow_hash.h"
-#include "tests/support/packet_builder.h"
-#include "tests/support/pipeline_harness.h"
+#include "testing/support/packet_builder.h"
+#include "testing/support/pipeline_harness.h"
 
 namespace steer::bench {
 namespace {

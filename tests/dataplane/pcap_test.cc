@@ -24,9 +24,9 @@
 #include <unistd.h>
 
 #include "dataplane/state_json.h"
-#include "tests/support/fixtures.h"
-#include "tests/support/pcap_file.h"
-#include "tests/support/pipeline_harness.h"
+#include "testing/support/fixtures.h"
+#include "testing/support/pcap_file.h"
+#include "testing/support/pipeline_harness.h"
 #include "tools/steerctl/client.h"
 
 extern char** environ;

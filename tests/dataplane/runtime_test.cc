@@ -28,7 +28,7 @@
 #include "common/framing.h"
 #include "dataplane/api_server.h"
 #include "dataplane/ports.h"
-#include "tests/support/packet_builder.h"
+#include "testing/support/packet_builder.h"
 
 namespace steer::dataplane {
 namespace {

@@ -1,5 +1,5 @@
 // libFuzzer target for the whole per-packet pipeline: any byte string is a frame sent to the
-// lab configuration (tests/support/pipeline_harness.h). It is sent twice (a new flow, then a
+// lab configuration (testing/support/pipeline_harness.h). It is sent twice (a new flow, then a
 // flow-table hit) in a buffer with headroom. Beyond "no crash, no out-of-bounds access" (ASan,
 // UBSan), it checks the counter identity and that a Pass leaves the frame untouched.
 // Seed corpus: tests/fuzz/corpus/pipeline_fuzz/ (the packet fixtures' inputs).
@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "dataplane/packet/pipeline.h"
-#include "tests/support/pipeline_harness.h"
+#include "testing/support/pipeline_harness.h"
 
 namespace {
 

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "testing" / "lab"))
 import lablib  # noqa: E402
 from lab_test import Checks, run_in_lab  # noqa: E402
 from lablib import Lab, RouteWatch, ask_all, open_echo_conns, wait_until  # noqa: E402

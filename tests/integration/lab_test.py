@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Integration tests on the netns lab (tools/lab): real TCP/UDP clients, steer-dataplane on
+"""Integration tests on the netns lab (testing/lab): real TCP/UDP clients, steer-dataplane on
 an AF_XDP (or AF_PACKET) port, backends decapsulating with steer-decap and answering directly.
 
   lab_test.py CASE      run one case in its own lab (prefix "sl-<short>"), torn down after
@@ -7,7 +7,7 @@ an AF_XDP (or AF_PACKET) port, backends decapsulating with steer-decap and answe
 
 Each case prints its checks and ends with "PASS <case> (<s>)" or "FAIL <case>: <reasons>";
 the exit status is 0 only on PASS. A missing steer-dataplane / steer-decap binary is a
-failure (tools/lab up says which), never a skip. Every load loop is bounded in count and
+failure (lab.sh up says which), never a skip. Every load loop is bounded in count and
 time. Environment: STEER_BUILD (build dir), STEER_LAB_AFPACKET=1 (AF_PACKET port),
 STEER_LAB_DECAP_MODE (xdp, xdp-generic, tc).
 """
@@ -24,6 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "testing" / "lab"))
 import lablib  # noqa: E402
 from lablib import Lab, ask_all, http_many, open_echo_conns, udp_many  # noqa: E402
 
@@ -672,7 +673,7 @@ def run_in_lab(name, lab, fn, c, log_lines=20):
                     c.failures.append(f"{type(e).__name__}: {str(e).strip()[:500]}")
             if c.failures:
                 lab.print_logs(log_lines)
-    except lablib.LabError as e:  # tools/lab up failed: its output says why
+    except lablib.LabError as e:  # lab.sh up failed: its output says why
         c.failures.append(str(e).strip())
     except Exception as e:  # the lab did not come up, or did not go down cleanly
         traceback.print_exc()

@@ -27,6 +27,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "testing" / "lab"))
 import lablib  # noqa: E402
 from lab_test import Checks, check_same, echo_sources, errors_of, run_in_lab  # noqa: E402
 from lablib import Lab, http_many, open_echo_conns, udp_many, wait_until  # noqa: E402
@@ -685,7 +686,7 @@ def case_configure(lab, c):
             "SIGHUP with the invalid file: rejected, the log has every file:line:column")
     c.check(dp_generation(lab) == g2 and steerd_desired(lab) == desired2,
             "nothing changed after the rejected SIGHUP")
-    c.check(lab.steerd_pid() and lablib._pid_alive(lab.steerd_pid()), "steerd still runs")
+    c.check(lab.steerd_pid() and lablib.pid_alive(lab.steerd_pid()), "steerd still runs")
 
     # Start-up-only keys: applied on restart, reported.
     path.write_text(lablib.steerd_config(info, warmup=4000))

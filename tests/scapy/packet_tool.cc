@@ -4,7 +4,7 @@
 //
 //   packet_tool parse    < frames.hex   # parse(): status, drop reason, offsets, keys
 //   packet_tool pipeline < frames.hex   # process_burst() over the lab state
-//                                       # (tests/support/pipeline_harness.h): verdict,
+//                                       # (testing/support/pipeline_harness.h): verdict,
 //                                       # drop reason, output frame
 //
 // An empty line is a zero-length frame. A line that is not hex prints {"error": ...} and the
@@ -23,7 +23,7 @@
 #include "dataplane/packet/drop_reason.h"
 #include "dataplane/packet/parse.h"
 #include "dataplane/packet/pipeline.h"
-#include "tests/support/pipeline_harness.h"
+#include "testing/support/pipeline_harness.h"
 
 namespace steer::tools {
 namespace {

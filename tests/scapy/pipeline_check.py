@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Cross-checks the whole packet pipeline against scapy.
 
-scapy builds client packets to the VIPs of the lab state (tests/support/pipeline_harness.h),
+scapy builds client packets to the VIPs of the lab state (testing/support/pipeline_harness.h),
 `packet_tool pipeline` runs them through process_burst, and scapy dissects what comes out:
 outer Ethernet, IP and UDP headers with checksums recomputed by scapy, the backend chosen
 (one of the VIP's, the same for every packet of a flow), the inner packet unchanged, and the

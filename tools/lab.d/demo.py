@@ -6,22 +6,13 @@ backend removed under load — and what moved.
 """
 import collections
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path.insert(0, str(ROOT / "testing" / "lab"))
 import lablib  # noqa: E402
-from demo_text import say  # noqa: E402
-
-
-def steerctl(info, *args):
-    cmd = [str(Path(info["build"]) / "tools/steerctl/steerctl"), "dataplane", "-s",
-           info["socket"], *args]
-    print("$ steerctl dataplane " + " ".join(args), flush=True)
-    subprocess.run(cmd, check=True)
+from demo_text import dataplane, say  # noqa: E402
 
 
 def shares(answers):
@@ -32,12 +23,10 @@ def shares(answers):
 
 
 def main():
-    prefix = os.environ.get("STEER_LAB", "steer")
-    run_dir = Path(os.environ.get("STEER_LAB_RUN", "/run/steer-lab")) / prefix
-    info = json.loads((run_dir / "lab.json").read_text())
-    ns = info["client"]["ns"]
-    clients = info["client"]["v4"]
-    vip = info["vips"]["v4"]
+    lab = lablib.Lab.running()
+    ns = lab.ns("client")
+    clients = lab.client_v4()
+    vip = lab.vip4
     lablib.raise_nofile()
 
     say(f"1000 HTTP GETs from {len(clients)} client addresses to {vip}:80 — who answered")
@@ -48,24 +37,24 @@ def main():
     print(f"  every answer came from a backend directly (DSR); failed: {failed}")
 
     say("The dataplane's own counters (packets per VIP and per backend, Maglev slots)")
-    steerctl(info, "stats")
+    dataplane(lab, "stats")
 
     say("200 long-lived TCP connections to the echo service (port 7)")
     conns = lablib.open_echo_conns(ns, [(clients[i % len(clients)], vip) for i in range(200)])
     before = {id(c): c.backend for c in conns}
     shares([lablib.Answer("tcp", c.src, c.sport, vip, 7, c.backend, c.error) for c in conns])
 
-    victim = info["backends"][2]
+    victim = lab.backends[2]
     say(f"Remove backend {victim['name']} ({victim['v4']}) from every VIP, under load")
-    with lablib.Api(info["socket"]) as api:
+    with lab.api() as api:
         state = api.state()
         state.pop("generation", None)
         for v in state["vips"]:
             v["backends"] = [b for b in v["backends"]
                              if b["address"] not in (victim["v4"], victim["v6"])]
-    path = run_dir / "demo-state.json"
+    path = lab.run_dir / "demo-state.json"
     path.write_text(json.dumps(state))
-    steerctl(info, "apply", str(path))
+    dataplane(lab, "apply", path)
 
     say("One more line on every connection: what moved?")
     after = lablib.ask_all(conns)
@@ -91,7 +80,7 @@ def main():
 
     sample = next(c for c in conns if before[id(c)] != victim["name"])
     say("Why does a flow go where it goes?")
-    steerctl(info, "flow", "tcp", sample.src, str(sample.sport), vip, "7")
+    dataplane(lab, "flow", "tcp", sample.src, sample.sport, vip, 7)
     return 0 if broken_other == 0 and failed == 0 else 1
 
 

@@ -18,14 +18,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path.insert(0, str(ROOT / "testing" / "lab"))
 import lablib  # noqa: E402
-from demo_text import say  # noqa: E402
+from demo_text import lab_command, say, steerctl  # noqa: E402
 
 BACKENDS = ["b1", "b2", "b3", "b4"]
 HOLD_MS = lablib.STEERD_BGP_DEFAULTS["announce_hold_ms"]
 DRAIN_MS = lablib.STEERD_BGP_DEFAULTS["drain_ms"]
-
 
 
 def ms(t):
@@ -34,32 +33,15 @@ def ms(t):
 
 class Demo:
     def __init__(self):
-        self.prefix = os.environ.get("STEER_LAB", "steer")
-        build = os.environ.get("STEER_BUILD", "build")
-        self.build = Path(build) if os.path.isabs(build) else ROOT / build
-        self.lab = lablib.Lab(self.prefix, bgp=True, lbs=2, build=str(self.build),
-                              any_prefix=True)
+        self.lab = lablib.Lab(lablib.default_prefix(), bgp=True, lbs=2, any_prefix=True)
         self.routes = None
 
     def tool(self, *args, show=True, keep=None):
         """tools/lab ARGS (printed with its output, or the lines keep(line) accepts)."""
-        r = subprocess.run([str(lablib.LAB_TOOL), *args], env=self.lab.env(), text=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           stdin=subprocess.DEVNULL, timeout=180)
-        if show:
-            print("$ tools/lab " + " ".join(args), flush=True)
-            lines = r.stdout.rstrip("\n").split("\n")
-            print("\n".join(line for line in lines if keep is None or keep(line)), flush=True)
-        if r.returncode != 0:
-            raise lablib.LabError(f"tools/lab {' '.join(args)} failed:\n{r.stdout}")
-        return r.stdout
+        return lab_command(self.lab, *args, show=show, keep=keep)
 
     def steerctl(self, *args, lb="lb1"):
-        r = self.lab.steerctl(*args, lb=lb)
-        print(f"$ steerctl {' '.join(args)}" + ("" if lb == "lb1" else f"     (on {lb})"))
-        print((r.stdout + r.stderr).rstrip("\n"), flush=True)
-        if r.returncode != 0:
-            raise lablib.LabError(f"steerctl {' '.join(args)} failed")
+        steerctl(self.lab, *args, lb=lb)
 
     def route(self):
         out = self.tool("route", "v4", show=False)
@@ -97,7 +79,7 @@ class Demo:
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
         for n, pid in zip(BACKENDS, pids):
-            lablib.wait_until(f"servers on {n} gone", lambda p=pid: not lablib._pid_alive(p), 5)
+            lablib.wait_until(f"servers on {n} gone", lambda p=pid: not lablib.pid_alive(p), 5)
             (self.lab.run_dir / f"{n}.ready").unlink(missing_ok=True)
         return t0
 
@@ -134,7 +116,7 @@ def main(d):
     os.kill(pid, signal.SIGKILL)
     print(f"  SIGKILL to lb1's steer-dataplane (pid {pid}): the router's route is via lb2 only "
           f"{ms(d.route_of(['lb2'], t0))} later", flush=True)
-    lablib.wait_until("lb1's dataplane gone", lambda: not lablib._pid_alive(pid), 5)
+    lablib.wait_until("lb1's dataplane gone", lambda: not lablib.pid_alive(pid), 5)
     d.route()
     d.steerctl("show", "bgp")
     d.gets()

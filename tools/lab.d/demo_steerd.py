@@ -8,55 +8,36 @@ all seen through steerctl.
 Starts steerd with `tools/lab steerd up` (it is stopped by `tools/lab down`).
 """
 import collections
-import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path.insert(0, str(ROOT / "testing" / "lab"))
 import lablib  # noqa: E402
-from demo_text import say  # noqa: E402
+from demo_text import lab_command, say, steerctl  # noqa: E402
 
 
 class Demo:
     def __init__(self):
-        self.prefix = os.environ.get("STEER_LAB", "steer")
-        self.run_dir = Path(os.environ.get("STEER_LAB_RUN", "/run/steer-lab")) / self.prefix
-        self.info = json.loads((self.run_dir / "lab.json").read_text())
-        self.build = Path(self.info["build"])
-        self.sock = self.run_dir / "steerd.sock"
-        self.ns = self.info["client"]["ns"]
-        self.clients = self.info["client"]["v4"]
-        self.vip = self.info["vips"]["v4"]
-        self.v4 = {b["name"]: b["v4"] for b in self.info["backends"]}
-        self.name_of = {b["v4"]: b["name"] for b in self.info["backends"]}
+        self.lab = lablib.Lab.running()
+        self.ns = self.lab.ns("client")
+        self.clients = self.lab.client_v4()
+        self.vip = self.lab.vip4
+        self.v4 = {b["name"]: b["v4"] for b in self.lab.backends}
 
-    def lab(self, *args):
-        print("$ tools/lab " + " ".join(args), flush=True)
-        env = dict(os.environ, STEER_LAB=self.prefix, STEER_BUILD=str(self.build))
-        subprocess.run([str(ROOT / "tools" / "lab"), *args], check=True, env=env)
+    def tool(self, *args):
+        """tools/lab ARGS, printed with its output."""
+        lab_command(self.lab, *args, timeout=60)
 
     def steerctl(self, *args, show=True, tail=None, keep=None):
-        """Runs steerctl ARGS -s SOCK, prints the command and its output (the last `tail`
-        lines, or the lines for which keep(line) is true); returns the output."""
-        r = subprocess.run([str(self.build / "tools/steerctl/steerctl"), *args, "-s",
-                            str(self.sock)], stdout=subprocess.PIPE, text=True, check=True)
-        if show:
-            print("$ steerctl " + " ".join(args), flush=True)
-            lines = r.stdout.rstrip("\n").split("\n")
-            if keep:
-                lines = [line for line in lines if keep(line)]
-            if tail:
-                lines = lines[-tail:]
-            print("\n".join(lines), flush=True)
-        return r.stdout
+        """steerctl ARGS on the lab's steerd, printed with its output (demo_text.steerctl);
+        returns the output."""
+        return steerctl(self.lab, *args, show=show, tail=tail, keep=keep)
 
     def show(self, what):
-        with lablib.SteerdApi(self.sock) as s:
-            return s.show(what)
+        return self.lab.steerd_show(what)
 
     def effective(self, vip, name):
         for b in self.show(f"backends {vip}")["backends"]:
@@ -99,7 +80,7 @@ def main():
 
     say("steerd takes over the lab: health checks every 100 ms (fall 3, rise 2); it pushes "
         "nothing until every backend has a verdict")
-    d.lab("steerd", "up")
+    d.tool("steerd", "up")
     lablib.wait_until("steerd warm", lambda: d.show("status").get("warm"), 15)
     d.steerctl("show", "status")
     d.steerctl("show", "backends", "web")
@@ -125,7 +106,7 @@ def main():
     killed = "b3"
     say(f"Kill {killed}'s server process ({d.v4[killed]}): the checks fail, it leaves")
     t0 = time.monotonic()
-    d.lab("backend", killed, "kill")
+    d.tool("backend", killed, "kill")
     d.wait_effective("web", killed, "down")
     print(f"  out of service {(time.monotonic() - t0) * 1000:.0f} ms after the kill began",
           flush=True)
@@ -136,7 +117,7 @@ def main():
 
     say(f"Start {killed}'s server again: two good checks (rise 2) and it returns")
     t0 = time.monotonic()
-    d.lab("backend", killed, "start")
+    d.tool("backend", killed, "start")
     t_ready = time.monotonic()
     d.wait_effective("web", killed, "up")
     print(f"  back in service {(time.monotonic() - t0) * 1000:.0f} ms after the start began "
@@ -153,6 +134,7 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except (subprocess.CalledProcessError, AssertionError, OSError, lablib.ApiError) as e:
+    except (subprocess.CalledProcessError, AssertionError, OSError, lablib.ApiError,
+            lablib.LabError) as e:
         print(f"demo_steerd: {e}", file=sys.stderr)
         sys.exit(1)

@@ -11,7 +11,7 @@ STEER_PACKAGES=(
   libasio-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libdpdk-dev dpdk dpdk-dev libbpf-dev libxdp-dev bpftool libssl-dev nlohmann-json3-dev
-  python3 python3-scapy iproute2 iputils-ping ethtool tcpdump bird2
+  python3 python3-scapy python3-pyflakes iproute2 iputils-ping ethtool tcpdump bird2
 )
 
 steer_log() { printf 'steer: %s\n' "$*" >&2; }

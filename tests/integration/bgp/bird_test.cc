@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "bgp/bird_client.h"
-#include "tests/support/run_io.h"
+#include "testing/support/run_io.h"
 
 namespace steer::bgp {
 namespace {

@@ -18,7 +18,7 @@
 #include <sys/ioctl.h>
 
 #include "servers.h"
-#include "tests/support/run_io.h"
+#include "testing/support/run_io.h"
 
 namespace steer::control::health {
 namespace {

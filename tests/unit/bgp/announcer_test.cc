@@ -13,7 +13,7 @@
 
 #include "bird_model.h"
 #include "common/file.h"
-#include "tests/support/run_io.h"
+#include "testing/support/run_io.h"
 
 namespace steer::bgp {
 namespace {

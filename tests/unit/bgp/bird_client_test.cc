@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 
 #include "fixtures.h"
-#include "tests/support/run_io.h"
-#include "tests/support/script_server.h"
+#include "testing/support/run_io.h"
+#include "testing/support/script_server.h"
 
 namespace steer::bgp {
 namespace {

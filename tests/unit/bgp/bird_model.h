@@ -2,7 +2,7 @@
 // controller's tests: it holds steer's static protocols the way BIRD does and answers
 // `show status`, `show protocols`, `enable "P"`, `disable "P"` and `configure` in BIRD's own
 // reply format (the transcripts in fixtures/ show it), over a real Unix socket
-// (tests/support/script_server.h), so the real BirdClient and Announcer run against it.
+// (testing/support/script_server.h), so the real BirdClient and Announcer run against it.
 //
 // Like BIRD: at start and on `configure` it reads steer's snippet file — every protocol in it
 // exists with `disabled yes|no` as the file says, and protocols no longer in it are gone; a
@@ -22,7 +22,7 @@
 
 #include <fmt/format.h>
 
-#include "tests/support/script_server.h"
+#include "testing/support/script_server.h"
 
 namespace steer::bgp::test {
 

@@ -20,7 +20,7 @@
 #include "control/dataplane_link.h"
 #include "control/metrics.h"
 #include "fakes.h"
-#include "tests/support/run_io.h"
+#include "testing/support/run_io.h"
 #include "tests/unit/bgp/bird_model.h"
 
 namespace steer::control {

@@ -17,7 +17,7 @@
 
 #include "common/framing.h"
 #include "control/health/target_checker.h"
-#include "tests/support/script_server.h"
+#include "testing/support/script_server.h"
 
 namespace steer::control::test {
 

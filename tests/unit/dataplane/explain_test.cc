@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/support/pipeline_harness.h"
+#include "testing/support/pipeline_harness.h"
 
 namespace steer::dataplane {
 namespace {

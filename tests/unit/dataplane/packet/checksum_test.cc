@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/support/packet_builder.h"
+#include "testing/support/packet_builder.h"
 
 namespace steer::dataplane {
 namespace {

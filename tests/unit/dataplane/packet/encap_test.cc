@@ -12,8 +12,8 @@
 
 #include "dataplane/packet/checksum.h"
 #include "dataplane/packet/parse.h"
-#include "tests/support/packet_builder.h"
-#include "tests/support/pipeline_harness.h"
+#include "testing/support/packet_builder.h"
+#include "testing/support/pipeline_harness.h"
 
 namespace steer::dataplane {
 namespace {

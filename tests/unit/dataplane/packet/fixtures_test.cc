@@ -1,10 +1,10 @@
-// Every packet fixture (tests/support/fixtures.cc), run through a fresh pipeline over
+// Every packet fixture (testing/support/fixtures.cc), run through a fresh pipeline over
 // lab_state(), gives its verdict and, byte for byte, its expected output frame.
-#include "tests/support/fixtures.h"
+#include "testing/support/fixtures.h"
 
 #include <gtest/gtest.h>
 
-#include "tests/support/pipeline_harness.h"
+#include "testing/support/pipeline_harness.h"
 
 namespace steer::testing {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "common/ip_address.h"
 #include "dataplane/packet/bytes.h"
-#include "tests/support/packet_builder.h"
+#include "testing/support/packet_builder.h"
 
 namespace steer::dataplane {
 namespace {

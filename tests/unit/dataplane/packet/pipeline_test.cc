@@ -9,8 +9,8 @@
 
 #include "hashing/flow_hash.h"
 #include "hashing/maglev.h"
-#include "tests/support/packet_builder.h"
-#include "tests/support/pipeline_harness.h"
+#include "testing/support/packet_builder.h"
+#include "testing/support/pipeline_harness.h"
 
 namespace steer::dataplane {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/support/pipeline_harness.h"
+#include "testing/support/pipeline_harness.h"
 
 #include <algorithm>
 #include <cstddef>

@@ -2,7 +2,7 @@
 // PacketBuilder, the expected verdict, and the expected output frame built independently
 // (outer headers by PacketBuilder, whose checksums do not share code with the packet core).
 //
-// The fixtures run against lab_state() (tests/support/pipeline_harness.h) with a fresh
+// The fixtures run against lab_state() (testing/support/pipeline_harness.h) with a fresh
 // pipeline each, in order. They serve the unit tests (byte-for-byte comparison), the
 // benchmarks (realistic frames) and, later, the expected pcaps of the dataplane tests.
 // Backends in expected outputs are pinned addresses: the Maglev table and flow hash are
@@ -14,7 +14,7 @@
 
 #include "dataplane/packet/drop_reason.h"
 #include "dataplane/packet/pipeline.h"
-#include "tests/support/packet_builder.h"
+#include "testing/support/packet_builder.h"
 
 namespace steer::testing {
 

@@ -1,4 +1,4 @@
-#include "tests/support/fixtures.h"
+#include "testing/support/fixtures.h"
 
 #include <fmt/format.h>
 

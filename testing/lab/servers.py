@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The real servers of one lab backend, run inside its network namespace by tools/lab.
+"""The real servers of one lab backend, run inside its network namespace by lab.sh.
 
 One asyncio process serves, for every VIP on the backend's lo:
   - HTTP on TCP port 80 (IPv4 and IPv6): any request gets "200 OK" and the body

@@ -16,7 +16,7 @@
 #include "dataplane/packet/parse.h"
 #include "dataplane/packet/pipeline.h"
 #include "dataplane/packet/snapshot.h"
-#include "tests/support/packet_builder.h"
+#include "testing/support/packet_builder.h"
 
 namespace steer::testing {
 

@@ -1,4 +1,4 @@
-#include "tests/support/packet_builder.h"
+#include "testing/support/packet_builder.h"
 
 #include <cstdio>
 #include <cstdlib>

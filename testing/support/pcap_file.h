@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "tests/support/packet_builder.h"
+#include "testing/support/packet_builder.h"
 
 namespace steer::testing {
 

@@ -1,4 +1,4 @@
-#include "tests/support/pcap_file.h"
+#include "testing/support/pcap_file.h"
 
 #include <cstdio>
 #include <cstring>
