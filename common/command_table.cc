@@ -76,9 +76,20 @@ void CommandTable::dispatch(std::string_view line, const Peer& peer, const Respo
   const std::vector<std::string_view> args(words.begin() + static_cast<ptrdiff_t>(used),
                                            words.end());
   if (args.size() < c->min_args || args.size() > c->max_args) {
-    return respond(
-        reply_error(reply::kBadArgument,
-                    fmt::format("usage: {}{}{}", c->path, c->args.empty() ? "" : " ", c->args)));
+    // The usage of this command and of the longer ones it begins ("configure | configure
+    // check"), and the word that did not fit.
+    std::vector<std::string> usages;
+    for (const Command& k : commands_) {
+      if (k.path != c->path && !k.path.starts_with(c->path + " ")) continue;
+      usages.push_back(k.args.empty() ? k.path : k.path + " " + k.args);
+    }
+    const std::string usage = fmt::format("usage: {}", fmt::join(usages, " | "));
+    if (args.size() > c->max_args) {
+      return respond(
+          reply_error(reply::kBadArgument,
+                      fmt::format("{}: unexpected '{}' ({})", c->path, args[c->max_args], usage)));
+    }
+    return respond(reply_error(reply::kBadArgument, usage));
   }
   if (!c->changes.empty() && !peer.may_change) return respond(denied(peer, c->changes));
   c->handler(CommandRequest{peer, args}, respond);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace steer {
@@ -132,14 +133,28 @@ TEST_F(FileTest, AtomicWriteOverADirectoryLeavesNoTemporaryFile) {
   EXPECT_EQ(*read_file(path("taken/inside")), "kept");
 }
 
+// Root writes into a read-only directory anyway, so the write runs in a child process that
+// is not root (uid 65534 when the test runs as root, as CI does).
 TEST_F(FileTest, AtomicWriteIntoAReadOnlyDirectoryFailsCleanly) {
   std::ofstream(path("state.json")) << "old";
-  fs::permissions(dir_, fs::perms::owner_read | fs::perms::owner_exec);
-  if (::geteuid() == 0) GTEST_SKIP() << "root may write into a read-only directory";
-  auto r = write_file_atomic(path("state.json"), "new");
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().message,
-            fmt::format("cannot write {}: Permission denied", path("state.json")));
+  fs::permissions(path("state.json"),
+                  fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  fs::permissions(dir_, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                            fs::perms::group_exec | fs::perms::others_read |
+                            fs::perms::others_exec);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(2);
+    auto r = write_file_atomic(path("state.json"), "new");
+    const bool ok = !r && r.error().message ==
+                              fmt::format("cannot write {}: Permission denied", path("state.json"));
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: wrong result or message, 2: could not drop root";
   EXPECT_EQ(entries(), std::vector<std::string>{"state.json"});
   EXPECT_EQ(*read_file(path("state.json")), "old");
 }
