@@ -108,6 +108,18 @@ BirdResult<Reply> check_reply(Reply r) {
   return r;
 }
 
+ProtocolState parse_protocol_state(std::string_view text) {
+  static constexpr std::pair<std::string_view, ProtocolState> kStates[] = {
+      {"up", ProtocolState::Up},       {"down", ProtocolState::Down},
+      {"start", ProtocolState::Start}, {"stop", ProtocolState::Stop},
+      {"flush", ProtocolState::Flush},
+  };
+  for (const auto& [name, state] : kStates) {
+    if (text == name) return state;
+  }
+  return ProtocolState::Other;
+}
+
 BirdResult<std::vector<BirdProtocol>> parse_show_protocols(const Reply& reply) {
   if (auto e = reply_error(reply)) return tl::unexpected<BirdError>(std::move(*e));
   std::vector<BirdProtocol> out;
@@ -127,6 +139,7 @@ BirdResult<std::vector<BirdProtocol>> parse_show_protocols(const Reply& reply) {
     p.proto = take_word(rest);
     p.table = take_word(rest);
     p.state = take_word(rest);
+    p.parsed_state = parse_protocol_state(p.state);
     rest = trim(rest);
     const size_t gap = rest.find("  ");
     p.since = rest.substr(0, gap);

@@ -70,13 +70,17 @@ using BirdResult = tl::expected<T, BirdError>;
 BirdResult<Reply> check_reply(Reply r);
 
 // One row of `show protocols`.
+// A protocol's state column: "up", "down" (disabled or stopped), "start", "stop", "flush".
+enum class ProtocolState : uint8_t { Up, Down, Start, Stop, Flush, Other };
+ProtocolState parse_protocol_state(std::string_view text);
+
 struct BirdProtocol {
-  std::string name, proto, table, state, since, info;
-  // BIRD's state "up" (others: "down" when disabled or stopped, "start", "stop", "flush").
-  bool up() const { return state == "up"; }
-  // Not disabled: any state but "down" (a static protocol that is enabled is "up"; "start"
-  // and "flush" are on their way).
-  bool enabled() const { return state != "down"; }
+  std::string name, proto, table, state, since, info;  // the columns, as BIRD wrote them
+  ProtocolState parsed_state = ProtocolState::Other;   // `state`, read once by the parser
+  bool up() const { return parsed_state == ProtocolState::Up; }
+  // Not disabled: any state but down (a static protocol that is enabled is up; start and
+  // flush are on their way).
+  bool enabled() const { return parsed_state != ProtocolState::Down; }
 };
 
 // Rows (code 1002, including the space-continued ones) after the 2002 header. Since may

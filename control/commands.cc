@@ -216,8 +216,10 @@ void show_flow(Controller& c, const CommandRequest& req, const Respond& respond)
   });
 }
 
-// backend ACTION ADDRESS [VIP] / backend weight ADDRESS WEIGHT|default [VIP].
-std::string backend(Controller& c, std::string_view action, const CommandRequest& req) {
+// backend ACTION ADDRESS [VIP] (`admin` is what ACTION sets) / backend weight ADDRESS
+// WEIGHT|default [VIP] (`admin` nullopt).
+std::string backend(Controller& c, std::string_view action, std::optional<AdminState> admin,
+                    const CommandRequest& req) {
   const auto& args = req.args;
   auto address = IpAddress::parse(args[0]);
   if (!address) {
@@ -225,7 +227,7 @@ std::string backend(Controller& c, std::string_view action, const CommandRequest
   }
   size_t next = 1;
   std::optional<uint32_t> weight;
-  if (action == "weight") {
+  if (!admin) {
     if (args[1] != "default") {
       uint32_t w = 0;
       auto [p, ec] = std::from_chars(args[1].data(), args[1].data() + args[1].size(), w);
@@ -260,21 +262,14 @@ std::string backend(Controller& c, std::string_view action, const CommandRequest
   o.uid = req.peer.uid;
   o.user = req.peer.user;
   o.since_unix_ms = unix_ms_now();
-  if (action == "drain") {
-    o.admin = AdminState::Drain;
-  } else if (action == "disable") {
-    o.admin = AdminState::Disable;
-  } else if (action == "force-up") {
-    o.admin = AdminState::ForceUp;
-  } else if (action == "weight") {
+  if (admin) {
+    o.admin = *admin;
+  } else {
     o.weight = weight;
-  } else {  // undrain, enable, auto
-    o.admin = AdminState::None;
   }
   const std::string what =
-      action == "weight"
-          ? fmt::format("weight {} {}", *address, weight ? std::to_string(*weight) : "default")
-          : fmt::format("{} {}", action, *address);
+      admin ? fmt::format("{} {}", action, *address)
+            : fmt::format("weight {} {}", *address, weight ? std::to_string(*weight) : "default");
   if (auto r = c.set_override(o, req.peer, what); !r) {
     return reply_error(reply::kRuntimeError, r.error().message);
   }
@@ -325,20 +320,24 @@ void register_controller_commands(CommandTable& t, Controller& c, std::string co
          now([&c](const CommandRequest&) { return show_events(c); })});
   t.add({"show flow", "PROTO SRC SPORT DST DPORT", "which backend a flow gets, and why", 5, 5, "",
          [&c](const CommandRequest& r, const Respond& respond) { show_flow(c, r, respond); }});
-  for (const auto& [action, help] : std::initializer_list<std::pair<const char*, const char*>>{
-           {"drain", "weight 0: established flows stay, no new ones"},
-           {"undrain", "follow health again"},
-           {"disable", "out of the dataplane: its flows move"},
-           {"enable", "follow health again"},
-           {"force-up", "in service whatever the checks say"},
-           {"auto", "clear the admin override: follow health"}}) {
-    t.add(
-        {fmt::format("backend {}", action), "ADDRESS [VIP]", help, 1, 2, "change backends",
-         now([&c, a = std::string(action)](const CommandRequest& r) { return backend(c, a, r); })});
+  struct Action {
+    const char* word;
+    AdminState admin;
+    const char* help;
+  };
+  for (const Action& a :
+       {Action{"drain", AdminState::Drain, "weight 0: established flows stay, no new ones"},
+        Action{"undrain", AdminState::None, "follow health again"},
+        Action{"disable", AdminState::Disable, "out of the dataplane: its flows move"},
+        Action{"enable", AdminState::None, "follow health again"},
+        Action{"force-up", AdminState::ForceUp, "in service whatever the checks say"},
+        Action{"auto", AdminState::None, "clear the admin override: follow health"}}) {
+    t.add({fmt::format("backend {}", a.word), "ADDRESS [VIP]", a.help, 1, 2, "change backends",
+           now([&c, a](const CommandRequest& r) { return backend(c, a.word, a.admin, r); })});
   }
   t.add({"backend weight", "ADDRESS WEIGHT|default [VIP]", "set or clear a weight override", 2, 3,
          "change backends",
-         now([&c](const CommandRequest& r) { return backend(c, "weight", r); })});
+         now([&c](const CommandRequest& r) { return backend(c, "weight", std::nullopt, r); })});
   t.add({"configure", "", "reload the configuration file: validate, diff, apply what changed", 0, 0,
          "reload the configuration",
          now([&c](const CommandRequest& r) { return configure(c, r.peer); })});

@@ -19,6 +19,7 @@
 #include "common/file.h"
 #include "common/framing.h"
 #include "common/state_doc.h"
+#include "common/version.h"
 #include "dataplane/packet/explain.h"
 #include "dataplane/state_json.h"
 
@@ -27,8 +28,6 @@ namespace steer::dataplane {
 using nlohmann::json;
 
 namespace {
-
-constexpr const char* kVersion = "0.1.0";
 
 std::string json_reply(const json& doc, std::string_view final_text = "ok") {
   return reply_json(doc.dump(), final_text);
@@ -214,12 +213,12 @@ std::string ApiServer::handle(std::string_view line) {
   if (req.command == "flow") return flow(req.rest);
   if (req.command == "help") {
     return ReplyWriter()
-        .line(1001, "apply <json>  replace the desired state (VIPs and backends)")
-        .line(1001, "state         the applied state")
-        .line(1001,
+        .line(reply::kHelp, "apply <json>  replace the desired state (VIPs and backends)")
+        .line(reply::kHelp, "state         the applied state")
+        .line(reply::kHelp,
               "stats         counters: totals, drops by reason, lcores, VIPs, backends, ports")
-        .line(1001, "status        liveness: per-lcore heartbeat and generation")
-        .line(1001, "flow <tcp|udp> <src> <sport> <dst> <dport>  which backend, and why")
+        .line(reply::kHelp, "status        liveness: per-lcore heartbeat and generation")
+        .line(reply::kHelp, "flow <tcp|udp> <src> <sport> <dst> <dport>  which backend, and why")
         .finish(reply::kOk, "ok");
   }
   return reply_error(reply::kUnknownCommand,
