@@ -11,6 +11,7 @@ STEER_PACKAGES=(
   libasio-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libdpdk-dev dpdk dpdk-dev libbpf-dev libxdp-dev bpftool libssl-dev nlohmann-json3-dev
+  libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl
   python3 python3-scapy python3-pyflakes iproute2 iputils-ping ethtool tcpdump bird2
 )
 
