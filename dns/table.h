@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dns/config.h"
 #include "dns/geo.h"
 #include "dns/wire.h"
 
@@ -67,8 +68,6 @@ struct PopAnswers {
   uint16_t a_count = 0, aaaa_count = 0;
   std::vector<uint8_t> a, aaaa;  // records: c0 0c TYPE CLASS TTL RDLENGTH RDATA
 };
-
-enum class WhenAllDown : uint8_t { All, Static };
 
 struct Service {
   std::string name;  // its configuration name

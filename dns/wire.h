@@ -14,6 +14,7 @@
 // query. Pure code; any thread.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -131,7 +132,9 @@ Parse parse_query(std::span<const uint8_t> msg, Query& q);
 class Writer {
  public:
   Writer(std::span<uint8_t> buffer, size_t capacity)
-      : buf_(buffer.data()), cap_(capacity < buffer.size() ? capacity : buffer.size()) {}
+      : buf_(buffer.data()),
+        buf_size_(buffer.size()),
+        cap_(capacity < buffer.size() ? capacity : buffer.size()) {}
 
   // The header: the query's id, opcode and RD/CD; QR set; AA, RA clear; the rcode's low 4 bits.
   // Then the question, copied as it came (when `question` is not empty).
@@ -155,6 +158,9 @@ class Writer {
 
   size_t size() const { return size_; }
   size_t capacity() const { return cap_; }
+  // Changes the limit (to keep room for the OPT record while records are added); never past
+  // the buffer, never below what is written.
+  void set_capacity(size_t cap) { cap_ = std::max(size_, std::min(cap, buf_size_)); }
   size_t left() const { return cap_ - size_; }
   std::span<const uint8_t> bytes() const { return {buf_, size_}; }
   // Rolls back to `size` (records after it removed, counts restored by the caller's marks).
@@ -173,6 +179,7 @@ class Writer {
   bool put32(uint32_t v);
 
   uint8_t* buf_;
+  size_t buf_size_;
   size_t cap_;
   size_t size_ = 0;
   uint16_t an_ = 0, ns_ = 0, ar_ = 0;

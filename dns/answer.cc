@@ -1,0 +1,507 @@
+#include "dns/answer.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace steer::dns {
+
+namespace {
+
+using Section = Writer::Section;
+
+constexpr int kMaxChain = 8;  // CNAME steps followed inside our zones
+
+inline uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+
+// How a record's owner is written: a compression pointer into the question name, or the
+// name's wire bytes.
+struct Owner {
+  uint16_t pointer = 0;                 // != 0: 0xc000 | pointer
+  std::span<const uint8_t> wire;        // else these bytes
+  static Owner at(size_t offset) { return Owner{static_cast<uint16_t>(offset), {}}; }
+  static Owner name(const Name& n) { return Owner{0, n.wire()}; }
+};
+
+struct Ctx {
+  const Table& t;
+  const Query& q;
+  std::span<const uint8_t> msg;
+  Writer& w;
+  const Client& client;
+  uint32_t random;
+  Counters& n;
+  Explanation* why;
+  uint16_t rcode = rcode::kNoError;
+  bool aa = true;
+  uint8_t scope = 0;  // ECS SCOPE of the answer
+  bool truncated = false;
+};
+
+void note(Ctx& c, std::string text) {
+  if (c.why != nullptr) c.why->outcome = std::move(text);
+}
+
+// Writes one RRset; false (and nothing written) when it does not fit.
+bool put_rrset(Ctx& c, Section s, const RRset& rr, Owner owner) {
+  if (owner.pointer == kHeaderSize && owner.wire.empty()) return c.w.raw(s, rr.direct, rr.count);
+  const Writer::Mark m = c.w.mark();
+  size_t at = 0;
+  for (uint16_t size : rr.tail_sizes) {
+    bool ok;
+    if (owner.wire.empty()) {
+      const uint8_t ptr[2] = {static_cast<uint8_t>(0xc0 | owner.pointer >> 8),
+                              static_cast<uint8_t>(owner.pointer)};
+      ok = c.w.raw(s, ptr, 0);
+    } else {
+      ok = c.w.raw(s, owner.wire, 0);
+    }
+    ok = ok && c.w.raw(s, {rr.records.data() + at, size}, 1);
+    if (!ok) {
+      c.w.rewind(m);
+      return false;
+    }
+    at += size;
+  }
+  return true;
+}
+
+// The zone's SOA in the authority section (negative answers); its owner compressed against
+// the question name when the zone is the question's.
+void put_soa(Ctx& c, const Zone& z, bool question_zone) {
+  const Writer::Mark m = c.w.mark();
+  bool ok;
+  if (question_zone) {
+    const size_t offset = kHeaderSize + c.q.qname.size - z.apex.size;
+    const uint8_t ptr[2] = {static_cast<uint8_t>(0xc0 | offset >> 8),
+                            static_cast<uint8_t>(offset)};
+    ok = c.w.raw(Section::Authority, ptr, 0);
+  } else {
+    ok = c.w.raw(Section::Authority, z.apex.wire(), 0);
+  }
+  ok = ok && c.w.raw(Section::Authority, z.soa_tail, 1);
+  if (!ok) c.w.rewind(m);  // a negative answer without its SOA still says it all
+}
+
+// A/AAAA of a name found in our zones, in the additional section (glue, MX/NS/SRV targets).
+void put_additional_addresses(Ctx& c, const Name& target) {
+  const Zone* z = c.t.zone_of(target);
+  if (z == nullptr) return;
+  const Node* node = z->find(target.wire());
+  if (node == nullptr) return;
+  for (uint16_t ty : {type::kA, type::kAaaa}) {
+    if (const RRset* rr = node->find(ty)) {
+      if (!put_rrset(c, Section::Additional, *rr, Owner::name(target))) return;
+    }
+  }
+}
+
+// The name inside an NS / MX / SRV RDATA (uncompressed, as the table stores it).
+bool rdata_target(uint16_t ty, const std::vector<uint8_t>& rdata, Name& out) {
+  const size_t skip = ty == type::kMx ? 2 : ty == type::kSrv ? 6 : 0;
+  if (rdata.size() <= skip || rdata.size() - skip > kMaxName) return false;
+  out.size = static_cast<uint8_t>(rdata.size() - skip);
+  std::copy(rdata.begin() + static_cast<ptrdiff_t>(skip), rdata.end(), out.bytes.begin());
+  return true;
+}
+
+void additional_for(Ctx& c, const RRset& rr) {
+  if (rr.type != type::kNs && rr.type != type::kMx && rr.type != type::kSrv) return;
+  for (const std::vector<uint8_t>& rdata : rr.rdatas) {
+    Name target;
+    if (rdata_target(rr.type, rdata, target)) put_additional_addresses(c, target);
+  }
+}
+
+// Copies up to `want` records of `pa` (A or AAAA) with the TTL patched; returns how many.
+uint16_t put_pop_records(Ctx& c, const PopAnswers& pa, uint16_t family_type, uint16_t want,
+                         uint32_t ttl, Owner owner) {
+  const std::vector<uint8_t>& recs = family_type == type::kA ? pa.a : pa.aaaa;
+  const uint16_t count = family_type == type::kA ? pa.a_count : pa.aaaa_count;
+  if (count == 0) return 0;
+  const size_t stride = recs.size() / count;  // 16 (A) or 28 (AAAA), owner 0xc00c included
+  uint16_t written = 0;
+  for (uint16_t i = 0; i < count && written < want; ++i) {
+    uint8_t rec[2 + 10 + 16];
+    std::memcpy(rec, recs.data() + i * stride, stride);
+    rec[6] = static_cast<uint8_t>(ttl >> 24);
+    rec[7] = static_cast<uint8_t>(ttl >> 16);
+    rec[8] = static_cast<uint8_t>(ttl >> 8);
+    rec[9] = static_cast<uint8_t>(ttl);
+    bool ok;
+    if (owner.pointer == kHeaderSize && owner.wire.empty()) {
+      ok = c.w.raw(Section::Answer, {rec, stride}, 1);
+    } else {
+      const Writer::Mark m = c.w.mark();
+      ok = c.w.raw(Section::Answer, owner.wire, 0) &&
+           c.w.raw(Section::Answer, {rec + 2, stride - 2}, 1);
+      if (!ok) c.w.rewind(m);
+    }
+    if (!ok) {
+      c.truncated = true;
+      return written;
+    }
+    ++written;
+  }
+  return written;
+}
+
+uint32_t service_ttl(const Ctx& c, const Service& s) {
+  const uint32_t base = s.pending ? std::min(s.pending_ttl, s.ttl) : s.ttl;
+  if (s.ttl_jitter <= 0 || base == 0) return base;
+  const auto span = static_cast<uint32_t>(static_cast<double>(base) * s.ttl_jitter);
+  return span == 0 ? base : base - c.random % (span + 1);
+}
+
+// A or AAAA for a service name (see the DOC block of answer.h).
+void service_answer(Ctx& c, const Service& s, uint16_t family_type, Owner owner,
+                    const Zone& z, bool question_zone) {
+  ++c.n.service_answers;
+  // Where the client is: the ECS prefix when it gives one, else the resolver's address.
+  IpAddress where = c.client.address;
+  uint8_t prefix = where.is_v4() ? 32 : 128;
+  if (c.q.has_ecs && c.q.ecs.source > 0) {
+    where = c.q.ecs.address;
+    prefix = c.q.ecs.source;
+  }
+  Location loc;
+  if (c.t.geo) {
+    if (c.why != nullptr) {
+      c.why->location = c.t.geo->explain(where, prefix);
+      loc = c.why->location.location;
+    } else {
+      loc = c.t.geo->locate(where, prefix);
+    }
+  }
+  const uint32_t ttl = service_ttl(c, s);
+  uint16_t left = s.answers;
+  bool any_family = false;
+  for (const PopAnswers& pa : s.pops) {
+    any_family = any_family || (family_type == type::kA ? pa.a_count : pa.aaaa_count) > 0;
+  }
+  auto pass = [&](auto&& eligible) {
+    auto consider = [&](const PopAnswers& pa) {
+      if (left == 0 || !eligible(pa)) return;
+      left = static_cast<uint16_t>(left - put_pop_records(c, pa, family_type, left, ttl, owner));
+    };
+    if (!loc.order.empty()) {
+      for (uint16_t pop : loc.order) {
+        if (pop < s.by_pop.size() && s.by_pop[pop] >= 0) consider(s.pops[s.by_pop[pop]]);
+      }
+    } else {
+      for (const PopAnswers& pa : s.pops) consider(pa);
+    }
+  };
+  pass([](const PopAnswers& pa) { return pa.healthy && !pa.draining; });
+  if (left == s.answers) pass([](const PopAnswers& pa) { return pa.healthy && pa.draining; });
+  if (left == s.answers) {
+    if (s.when_all_down == WhenAllDown::All) {
+      pass([](const PopAnswers&) { return true; });
+      if (left != s.answers) ++c.n.fail_open;
+    } else {
+      left = static_cast<uint16_t>(
+          left - put_pop_records(c, s.fallback, family_type, left, ttl, owner));
+      ++c.n.static_fallback;
+    }
+  }
+  if (c.why != nullptr) {
+    for (uint16_t pop : loc.order) {
+      if (pop >= s.by_pop.size() || s.by_pop[pop] < 0) continue;
+      const PopAnswers& pa = s.pops[s.by_pop[pop]];
+      c.why->pops.push_back(fmt::format(
+          "{}: {}{}, {} address(es) of this family", c.t.pops[pop].name,
+          pa.healthy ? "healthy" : "down", pa.draining ? " (draining)" : "",
+          family_type == type::kA ? pa.a_count : pa.aaaa_count));
+    }
+    c.why->outcome = fmt::format("service {}: {} address(es), TTL {}", s.name,
+                                 s.answers - left, ttl);
+  }
+  if (left == s.answers && !c.truncated) {
+    // Nothing of this family anywhere (or nothing to hand out): NODATA.
+    put_soa(c, z, question_zone);
+    if (c.why != nullptr && !any_family) c.why->outcome = fmt::format("service {}: NODATA", s.name);
+    return;
+  }
+  // The answer depends on where the client is: say for how wide a prefix (RFC 7871 7.2.1).
+  c.scope = loc.scope;
+}
+
+void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner owner,
+               int depth);
+
+// Follows a CNAME's target inside our zones.
+void chase(Ctx& c, const RRset& cname, int depth) {
+  Name target;
+  if (cname.rdatas.empty() || !rdata_target(type::kCname, cname.rdatas[0], target)) return;
+  if (depth >= kMaxChain) return;
+  const Zone* z = c.t.zone_of(target);
+  if (z == nullptr) return;  // outside our zones: the resolver follows it
+  const Node* node = z->find(target.wire());
+  if (node == nullptr) {
+    c.rcode = rcode::kNxDomain;  // RFC 6604: the rcode of the last name in the chain
+    put_soa(c, *z, false);
+    return;
+  }
+  answer_at(c, *z, *node, target, Owner::name(target), depth + 1);
+}
+
+void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner owner,
+               int depth) {
+  const bool question_zone = depth == 0;
+  const uint16_t qtype = c.q.qtype;
+  if (node.service >= 0 && (qtype == type::kA || qtype == type::kAaaa)) {
+    service_answer(c, c.t.services[static_cast<size_t>(node.service)], qtype, owner, z,
+                   question_zone);
+    return;
+  }
+  if (const RRset* cname = node.find(type::kCname); cname != nullptr && qtype != type::kCname) {
+    if (!put_rrset(c, Section::Answer, *cname, owner)) {
+      c.truncated = true;
+      return;
+    }
+    note(c, fmt::format("CNAME at {}", name.text()));
+    chase(c, *cname, depth);
+    return;
+  }
+  const RRset* rr = nullptr;
+  if (qtype == type::kAny) {
+    // RFC 8482: one RRset is enough; a service name answers with its IPv4 addresses.
+    if (node.service >= 0) {
+      service_answer(c, c.t.services[static_cast<size_t>(node.service)], type::kA, owner, z,
+                     question_zone);
+      return;
+    }
+    if (!node.rrsets.empty()) rr = &node.rrsets.front();
+  } else {
+    rr = node.find(qtype);
+  }
+  if (rr == nullptr) {
+    note(c, fmt::format("NODATA at {}", name.text()));
+    put_soa(c, z, question_zone);
+    return;
+  }
+  if (!put_rrset(c, Section::Answer, *rr, owner)) {
+    c.truncated = true;
+    return;
+  }
+  note(c, fmt::format("{} {} record(s) at {}", rr->count, type_name(rr->type), name.text()));
+  additional_for(c, *rr);
+}
+
+// Label start offsets of the question name, outermost label last.
+int label_offsets(const Name& n, std::array<uint8_t, 128>& out) {
+  int k = 0;
+  for (size_t pos = 0; pos < n.size && n.bytes[pos] != 0; pos += 1 + n.bytes[pos]) {
+    out[static_cast<size_t>(k++)] = static_cast<uint8_t>(pos);
+  }
+  return k;
+}
+
+void answer_in(Ctx& c) {
+  const Query& q = c.q;
+  const Zone* z = c.t.zone_of(q.qname);
+  if (z == nullptr) {
+    c.rcode = rcode::kRefused;
+    c.aa = false;
+    note(c, "REFUSED: not in any of our zones");
+    return;
+  }
+  if (c.why != nullptr) c.why->zone = z->apex.text();
+  if (q.qtype == type::kAxfr || q.qtype == type::kIxfr) {
+    c.rcode = rcode::kRefused;
+    c.aa = false;
+    note(c, "REFUSED: no zone transfers");
+    return;
+  }
+  // A delegation between the apex and the name (the closest to the apex wins).
+  std::array<uint8_t, 128> offs{};
+  const int labels = label_offsets(q.qname, offs);
+  const int apex_labels = z->apex.labels();
+  for (int i = labels - apex_labels - 1; i >= 0; --i) {
+    const size_t o = offs[static_cast<size_t>(i)];
+    const std::span<const uint8_t> suffix(q.qname.bytes.data() + o, q.qname.size - o);
+    const Node* node = z->find(suffix);
+    if (node == nullptr || !node->cut) continue;
+    if (i == 0 && q.qtype == type::kDs) break;  // the parent answers for DS at a cut
+    const RRset* ns = node->find(type::kNs);
+    c.aa = false;
+    if (ns != nullptr && put_rrset(c, Section::Authority, *ns, Owner::at(kHeaderSize + o))) {
+      additional_for(c, *ns);
+    }
+    note(c, "referral");
+    return;
+  }
+  const Node* node = z->find(q.qname.wire());
+  if (node == nullptr) {
+    c.rcode = rcode::kNxDomain;
+    note(c, "NXDOMAIN");
+    put_soa(c, *z, true);
+    return;
+  }
+  answer_at(c, *z, *node, q.qname, Owner::at(kHeaderSize), 0);
+}
+
+bool is_name(const Name& n, const char* text) {
+  Name want;
+  return parse_name_text(text, want) && want == n;
+}
+
+void answer_chaos(Ctx& c) {
+  const Query& q = c.q;
+  c.aa = false;
+  const bool identity = is_name(q.qname, "id.server.") || is_name(q.qname, "hostname.bind.");
+  if (!identity || c.t.chaos_id.empty() ||
+      (q.qtype != type::kTxt && q.qtype != type::kAny)) {
+    c.rcode = rcode::kRefused;
+    note(c, "REFUSED: CHAOS");
+    return;
+  }
+  uint8_t rdata[256];
+  const size_t len = std::min<size_t>(c.t.chaos_id.size(), 255);
+  rdata[0] = static_cast<uint8_t>(len);
+  std::memcpy(rdata + 1, c.t.chaos_id.data(), len);
+  if (!c.w.record(Section::Answer, {}, kHeaderSize, type::kTxt, klass::kCh, 0, {rdata, len + 1})) {
+    c.truncated = true;
+  }
+  note(c, "CHAOS identity");
+}
+
+// The OPT options of our answer: NSID when asked, ECS echoed with its scope.
+size_t build_options(const Ctx& c, uint8_t* out, size_t cap, bool with_ecs) {
+  size_t n = 0;
+  if (c.q.nsid && !c.t.nsid.empty() && cap >= 4 + c.t.nsid.size()) {
+    out[n++] = 0;
+    out[n++] = edns::kNsid;
+    out[n++] = static_cast<uint8_t>(c.t.nsid.size() >> 8);
+    out[n++] = static_cast<uint8_t>(c.t.nsid.size());
+    std::memcpy(out + n, c.t.nsid.data(), c.t.nsid.size());
+    n += c.t.nsid.size();
+  }
+  if (with_ecs && c.q.has_ecs) {
+    const ClientSubnet& e = c.q.ecs;
+    const size_t bytes = (e.source + 7u) / 8u;
+    if (cap - n < 8 + bytes) return n;
+    out[n++] = 0;
+    out[n++] = edns::kClientSubnet;
+    out[n++] = 0;
+    out[n++] = static_cast<uint8_t>(4 + bytes);
+    out[n++] = static_cast<uint8_t>(e.family >> 8);
+    out[n++] = static_cast<uint8_t>(e.family);
+    out[n++] = e.source;
+    out[n++] = c.scope;
+    const uint8_t* a = e.family == 1 ? e.address.v4_data() : e.address.data();
+    std::memcpy(out + n, a, bytes);
+    n += bytes;
+  }
+  return n;
+}
+
+size_t bucket_rcode(uint16_t r) { return r < 23 ? r : 23; }
+
+}  // namespace
+
+size_t qtype_bucket(uint16_t qtype) {
+  switch (qtype) {
+    case type::kA:
+      return 0;
+    case type::kAaaa:
+      return 1;
+    case type::kNs:
+      return 2;
+    case type::kSoa:
+      return 3;
+    case type::kCname:
+      return 4;
+    case type::kTxt:
+      return 5;
+    case type::kAny:
+      return 6;
+  }
+  return 7;
+}
+
+size_t answer(const Table& table, std::span<const uint8_t> msg, const Client& client,
+              std::span<uint8_t> out, uint32_t random, Counters& n, Explanation* why) {
+  ++n.queries;
+  ++(client.tcp ? n.tcp : n.udp);
+  Query q;
+  const Parse parsed = parse_query(msg, q);
+  if (parsed == Parse::Drop) {
+    ++n.dropped;
+    return 0;
+  }
+  // How much the client can take.
+  size_t cap = kMinUdpSize;
+  if (client.tcp) {
+    cap = kMaxMessage;
+  } else if (q.has_opt) {
+    cap = std::clamp<size_t>(q.udp_size, kMinUdpSize, std::max<size_t>(table.udp_cap, kMinUdpSize));
+  }
+  cap = std::min(cap, out.size());
+  Writer w(out, cap);
+  const std::span<const uint8_t> question =
+      q.question_size > 0 ? msg.subspan(kHeaderSize, q.question_size) : std::span<const uint8_t>{};
+  Ctx c{table, q, msg, w, client, random, n, why};
+
+  uint16_t rc = rcode::kNoError;
+  bool with_opt = q.has_opt;
+  if (parsed != Parse::Ok) {
+    rc = rcode::kFormErr;
+    c.aa = false;
+    with_opt = q.has_opt && parsed == Parse::BadEcs;  // the OPT itself was readable
+    note(c, fmt::format("FORMERR: {}", parse_name(parsed)));
+    if (!w.start(q, question, rc, false)) return 0;
+  } else {
+    if (q.has_ecs) ++n.ecs;
+    ++n.by_qtype[qtype_bucket(q.qtype)];
+    if (!w.start(q, question, 0, false)) return 0;
+    // Room for our OPT at the end.
+    uint8_t options[512];
+    const size_t opt_room = with_opt ? 11 + build_options(c, options, sizeof options, true) : 0;
+    w.set_capacity(cap > opt_room ? cap - opt_room : 0);
+    const Writer::Mark after_question = w.mark();
+    if (q.opcode != 0) {
+      c.rcode = rcode::kNotImp;
+      c.aa = false;
+      note(c, "NOTIMP: opcode");
+    } else if (q.has_opt && q.edns_version > 0) {
+      c.rcode = rcode::kBadVers;
+      c.aa = false;
+      note(c, "BADVERS");
+    } else if (q.qclass == klass::kCh) {
+      answer_chaos(c);
+    } else if (q.qclass == klass::kIn || q.qclass == klass::kAny) {
+      answer_in(c);
+    } else {
+      c.rcode = rcode::kRefused;
+      c.aa = false;
+      note(c, "REFUSED: class");
+    }
+    if (c.truncated) {
+      // The answer does not fit: the question alone, TC, and the client retries over TCP.
+      w.rewind(after_question);
+      w.set_tc();
+      ++n.truncated;
+      c.scope = 0;
+    }
+    rc = c.rcode;
+    w.set_aa(c.aa);
+    w.set_rcode_low(rc);
+    w.set_capacity(cap);
+  }
+  if (with_opt) {
+    uint8_t options[512];
+    const size_t size = build_options(c, options, sizeof options, parsed == Parse::Ok);
+    const uint16_t ours = static_cast<uint16_t>(std::max<size_t>(table.udp_cap, kMinUdpSize));
+    if (!w.opt(ours, rc, {options, size})) {
+      // Not even the OPT fits (a client size below what we wrote): drop the records.
+      w.set_tc();
+    }
+  }
+  ++n.by_rcode[bucket_rcode(rc)];
+  if (why != nullptr) why->scope = c.scope;
+  return w.size();
+}
+
+}  // namespace steer::dns
