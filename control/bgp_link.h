@@ -36,6 +36,9 @@ class BgpLink final : public Module {
   const bgp::Announcer* announcer() const { return announcer_.get(); }
   // Every route's decision (empty without [bgp]).
   std::vector<bgp::RouteDecision> decisions() const;
+  // Called after each decided change of a route (after hold-downs and drains too, not only
+  // on a new ServiceHealth): the DNS link follows the BGP decision.
+  void on_decision(std::function<void()> hook) { decision_hook_ = std::move(hook); }
 
  private:
   void register_commands(CommandTable& t);
@@ -49,6 +52,7 @@ class BgpLink final : public Module {
   bgp::Announcer::BirdFactory bird_;
   std::unique_ptr<bgp::Announcer> announcer_;
   ServiceHealthPtr health_;
+  std::function<void()> decision_hook_;
   bool stopped_ = false;
 };
 

@@ -73,6 +73,10 @@ void Controller::recompute() {
     const health::TargetStatus* s = deps_.checker.status(key);
     return s ? s->state : health::State::Unknown;
   };
+  in.pending = [this](const std::string& key) {
+    const health::TargetStatus* s = deps_.checker.status(key);
+    return s != nullptr && s->pending;
+  };
   in.overrides = &overrides_;
   in.dataplane = deps_.dataplane.health();
   in.dataplane_why = deps_.dataplane.health_reason();

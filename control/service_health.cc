@@ -18,6 +18,32 @@ std::string target_key(const Config& config, const VipConfig& vip, const Backend
                      target_port(config, vip, backend), backend.check);
 }
 
+namespace {
+
+// The check and port a remote DNS PoP is probed with.
+const std::string& dns_check(const dns::ServicePopConfig& pop, const dns::ServiceConfig& s) {
+  return pop.check.empty() ? s.check : pop.check;
+}
+
+uint16_t dns_port(const dns::ServicePopConfig& pop, const dns::ServiceConfig& s,
+                  const Config& config) {
+  if (pop.port != 0) return pop.port;
+  auto it = config.checks.find(dns_check(pop, s));
+  return it == config.checks.end() ? 0 : it->second.port;
+}
+
+const std::vector<IpAddress>& dns_probes(const dns::ServicePopConfig& pop) {
+  return pop.probe.empty() ? pop.addresses : pop.probe;
+}
+
+}  // namespace
+
+std::string dns_probe_key(const dns::ServicePopConfig& pop, const dns::ServiceConfig& service,
+                          const Config& config, const IpAddress& address) {
+  return fmt::format("{}:{}/{}", address_for_port(address), dns_port(pop, service, config),
+                     dns_check(pop, service));
+}
+
 std::vector<health::Target> health_targets(const Config& config) {
   std::map<std::string, health::Target> targets;
   for (const VipConfig& v : config.vips) {
@@ -26,6 +52,21 @@ std::vector<health::Target> health_targets(const Config& config) {
       if (key.empty() || targets.contains(key)) continue;
       targets[key] =
           health::Target{key, b.address, target_port(config, v, b), config.checks.at(b.check)};
+    }
+  }
+  if (config.dns) {
+    for (const dns::ServiceConfig& s : config.dns->services) {
+      for (const dns::ServicePopConfig& p : s.pops) {
+        if (p.pop == config.pop_name) continue;  // the local PoP: its VIPs' own checks
+        auto check = config.checks.find(dns_check(p, s));
+        if (check == config.checks.end()) continue;
+        for (const IpAddress& a : dns_probes(p)) {
+          const std::string key = dns_probe_key(p, s, config, a);
+          if (!targets.contains(key)) {
+            targets[key] = health::Target{key, a, dns_port(p, s, config), check->second};
+          }
+        }
+      }
     }
   }
   std::vector<health::Target> list;
@@ -56,6 +97,7 @@ BackendHealth backend_health(const Config& config, const VipConfig& v, const Bac
   bh.check = b.check;
   bh.target_key = target_key(config, v, b);
   bh.health = bh.target_key.empty() ? health::State::Up : in.verdict(bh.target_key);
+  bh.pending = !bh.target_key.empty() && in.pending && in.pending(bh.target_key);
   if (in.overrides != nullptr) {
     if (const Override* o = in.overrides->find(v.name, b.address)) bh.override_ = *o;
   }
@@ -95,6 +137,54 @@ void combine(RouteHealth& r, const VipHealth& vv, bool all) {
   r.healthy = first ? vv.healthy : (all ? r.healthy && vv.healthy : r.healthy || vv.healthy);
   r.health += fmt::format("{}{} {}/{} up (needs {})", first ? "" : "; ", vv.config->name, vv.up,
                           vv.backends.size(), vv.required);
+}
+
+std::vector<DnsServiceHealth> dns_health(const Config& config, const ServiceHealth& h,
+                                         const ServiceInputs& in) {
+  std::vector<DnsServiceHealth> out;
+  for (const dns::ServiceConfig& s : config.dns->services) {
+    DnsServiceHealth sh;
+    sh.service = s.name;
+    for (const dns::ServicePopConfig& p : s.pops) {
+      DnsPopHealth ph;
+      ph.pop = p.pop;
+      ph.local = p.pop == config.pop_name;
+      if (ph.local) {
+        ph.healthy = in.dataplane == DataplaneHealth::Alive && !p.vips.empty();
+        for (const std::string& name : p.vips) {
+          const VipHealth* vv = h.vip(name);
+          const bool ok = vv != nullptr && vv->healthy;
+          ph.healthy = ph.healthy && ok;
+          if (vv != nullptr) {
+            for (const BackendHealth& b : vv->backends) ph.pending = ph.pending || b.pending;
+            ph.why += fmt::format("{}{} {}/{} up (needs {})", ph.why.empty() ? "" : "; ", name,
+                                  vv->up, vv->backends.size(), vv->required);
+          }
+        }
+        if (in.dataplane != DataplaneHealth::Alive) {
+          ph.why = fmt::format("dataplane {}", dataplane_health_name(in.dataplane));
+        }
+      } else {
+        const auto& probes = dns_probes(p);
+        size_t up = 0;
+        std::string down;
+        for (const IpAddress& a : probes) {
+          const std::string key = dns_probe_key(p, s, config, a);
+          const health::State st = in.verdict(key);
+          up += st == health::State::Up;
+          if (st != health::State::Up && down.empty()) {
+            down = fmt::format(": {} {}", key, health::state_name(st));
+          }
+          ph.pending = ph.pending || (in.pending && in.pending(key));
+        }
+        ph.healthy = !probes.empty() && up == probes.size();
+        ph.why = fmt::format("probes {}/{} up{}", up, probes.size(), down);
+      }
+      sh.pops.push_back(std::move(ph));
+    }
+    out.push_back(std::move(sh));
+  }
+  return out;
 }
 
 }  // namespace
@@ -139,6 +229,7 @@ ServiceHealth compute_service_health(const ServiceInputs& in) {
     r.health = fmt::format("{}: {}", r.healthy ? "healthy" : "unhealthy", r.health);
   }
 
+  if (config.dns) h.dns = dns_health(config, h, in);
   h.dataplane = in.dataplane;
   h.dataplane_why = in.dataplane_why;
   h.warm = in.warm;

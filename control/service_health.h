@@ -51,6 +51,7 @@ struct BackendHealth {
   std::string check;       // check name, "" = none
   std::string target_key;  // health target, "" = none
   health::State health = health::State::Up;
+  bool pending = false;                // its check is on its way to another verdict
   std::optional<Override> override_;  // the operator override in force, if any
   BackendState state = BackendState::Down;
   uint32_t weight = 0;  // effective weight (0 unless up)
@@ -65,6 +66,24 @@ struct VipHealth {
   bool healthy = false;   // up >= required and up > 0
 };
 
+// A PoP of a [[dns.service]] as the DNS responder sees it (before the BGP decision: the DNS
+// link also takes a withdrawn or draining route of the local PoP into account).
+//   local PoP   healthy when the dataplane is alive and every VIP it names is healthy
+//   remote PoP  healthy when every probe target is up (steerd's checker, the same rise/fall)
+// pending: a verdict the answer depends on is on its way to change (shorter TTL).
+struct DnsPopHealth {
+  std::string pop;
+  bool local = false;
+  bool healthy = false;
+  bool pending = false;
+  std::string why;  // "web 3/4 up (needs 2)", "probes 1/2 up: 198.51.100.10:80/http down"
+};
+
+struct DnsServiceHealth {
+  std::string service;
+  std::vector<DnsPopHealth> pops;  // in the service's configuration order
+};
+
 struct PopHealth {
   std::string name, region;  // [pop]
   bool serving = false;      // dataplane alive and at least one VIP healthy
@@ -76,6 +95,7 @@ struct ServiceHealth {
   std::shared_ptr<const Config> config;
   std::vector<VipHealth> vips;      // in config order
   std::vector<RouteHealth> routes;  // VIP addresses in address order, then groups in config order
+  std::vector<DnsServiceHealth> dns;  // per [[dns.service]], in configuration order
   DataplaneHealth dataplane = DataplaneHealth::Unknown;
   std::string dataplane_why;
   bool warm = false;     // every check has a verdict, or [warmup] max_ms passed
@@ -92,7 +112,10 @@ using ServiceHealthPtr = std::shared_ptr<const ServiceHealth>;
 struct ServiceInputs {
   std::shared_ptr<const Config> config;
   std::function<health::State(const std::string& target_key)> verdict;
+  // Whether a target's verdict is on its way to change (optional: none pending).
+  std::function<bool(const std::string& target_key)> pending;
   const Overrides* overrides = nullptr;
+  std::vector<DnsServiceHealth> dns;  // per [[dns.service]], in configuration order
   DataplaneHealth dataplane = DataplaneHealth::Unknown;
   std::string dataplane_why;
   bool warm = false;
@@ -103,7 +126,11 @@ ServiceHealth compute_service_health(const ServiceInputs& in);
 // The health-check target of a backend of a VIP: "ADDRESS:PORT/CHECK", or "" without a check.
 std::string target_key(const Config& config, const VipConfig& vip, const BackendConfig& backend);
 uint16_t target_port(const Config& config, const VipConfig& vip, const BackendConfig& backend);
-// Every health target the configuration's backends need, one per key, sorted by key.
+// The target key of a remote DNS PoP's probe of `address` (same form as a backend's).
+std::string dns_probe_key(const dns::ServicePopConfig& pop, const dns::ServiceConfig& service,
+                          const Config& config, const IpAddress& address);
+// Every health target the configuration needs — the backends' and the remote DNS PoPs'
+// probes — one per key, sorted by key.
 std::vector<health::Target> health_targets(const Config& config);
 
 }  // namespace steer::control

@@ -4,7 +4,7 @@
 //   steerd --check -c /etc/steer/steerd.toml   validate the file, print every error, exit
 //
 // This file is the wiring: it builds the collaborators (checker, dataplane client, event
-// history, command table), the controller and its modules (dataplane link, BGP link), the
+// history, command table), the controller and its modules (dataplane link, BGP link, DNS link), the
 // CLI and metrics servers, and runs the control thread's io_context.
 #include <chrono>
 #include <csignal>
@@ -25,6 +25,7 @@
 #include "control/commands.h"
 #include "control/controller.h"
 #include "control/dataplane_link.h"
+#include "control/dns_link.h"
 #include "control/health/checker.h"
 #include "control/metrics.h"
 #include "control/servers.h"
@@ -97,8 +98,10 @@ int run(int argc, char** argv) {
       std::move(*config), std::move(*overrides));
   DataplaneLink dataplane_link(dataplane);
   BgpLink bgp_link(io, commands, events);
+  DnsLink dns_link(io, commands, events, bgp_link);
   controller.add_module(dataplane_link);
   controller.add_module(bgp_link);
+  controller.add_module(dns_link);
   register_controller_commands(commands, controller, path);
 
   CliServer cli(io, commands, fmt::format("steerd {}", kVersion));

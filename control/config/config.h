@@ -5,7 +5,7 @@
 //   [check.NAME]                                          health checks, referenced by name
 //   [[vip]] + [[vip.backend]]                             services and their backends
 //   [bgp] + [[bgp.group]]                                 BIRD announcer, parsed by bgp/config.h
-//   [dns]                                                 reserved for the DNS responder
+//   [dns] + [[dns.zone]] ...                              the DNS responder, parsed by dns/config.h
 //
 // parse_config() parses, then validates everything it can and returns either a complete
 // Config or *every* error found, each with file:line:column, a message and (often) a hint.
@@ -33,6 +33,7 @@
 #include "common/config_reader.h"
 #include "common/ip_address.h"
 #include "common/vip_key.h"
+#include "dns/config.h"
 
 namespace steer::control {
 
@@ -129,6 +130,7 @@ struct Config {
   std::map<std::string, CheckConfig> checks;
   std::vector<VipConfig> vips;        // in file order
   std::optional<bgp::BgpConfig> bgp;  // [bgp]; absent: steerd does not drive BIRD
+  std::optional<dns::DnsConfig> dns;  // [dns]; absent: no DNS responder
 
   // The VIP named `name_or_address`, or the one at "ADDR:PORT/proto" (IPv6 as "[v6]:PORT/tcp"),
   // or at "ADDR:PORT" or "ADDR" when exactly one VIP matches. nullptr when none or ambiguous.

@@ -116,6 +116,7 @@ ConfigDiff diff_configs(const Config& running, const Config& next) {
   setting(d.settings_changed, "dataplane.stuck_after_ms", running.stuck_after_ms,
           next.stuck_after_ms);
   setting(d.settings_changed, "bgp", running.bgp, next.bgp);
+  setting(d.settings_changed, "dns", running.dns, next.dns);
 
   setting(d.restart_needed, "dataplane.socket", running.dataplane_socket, next.dataplane_socket);
   setting(d.restart_needed, "cli.socket", running.cli_socket, next.cli_socket);

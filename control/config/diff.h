@@ -33,7 +33,7 @@ struct ConfigDiff {
   std::vector<std::string> restart_needed;
   // Other process-wide keys that changed and apply on reload: pop.name, pop.region,
   // dataplane.push_interval_ms, dataplane.status_interval_ms, dataplane.stuck_after_ms, and
-  // "bgp" when that section changed.
+  // "bgp" and "dns" when those sections changed.
   std::vector<std::string> settings_changed;
 
   bool empty() const;

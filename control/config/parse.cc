@@ -82,8 +82,6 @@ void parse_settings(const toml::table& root, Config& c, Sink& sink) {
     s.only({"max_ms"});
     s.integer("max_ms", 0, 600000, c.warmup_max_ms);
   }
-  // [dns] belongs to the DNS responder; until it reads its section, only its shape is checked.
-  section_table(root, "dns", sink);
 }
 
 Config parse_root(const toml::table& root, Sink& sink) {
@@ -97,6 +95,14 @@ Config parse_root(const toml::table& root, Sink& sink) {
   std::vector<bgp::VipRef> vips;
   for (const VipConfig& v : c.vips) vips.push_back(bgp::VipRef{v.name, v.address});
   c.bgp = bgp::parse_section(root, vips, sink);
+  dns::DnsContext dns;
+  dns.local_pop = c.pop_name;
+  for (const VipConfig& v : c.vips) dns.vips.push_back({v.name, v.address});
+  for (const auto& [name, check] : c.checks) {
+    dns.checks.push_back(name);
+    dns.check_ports.emplace_back(name, check.port);
+  }
+  c.dns = dns::parse_section(root, dns, sink);
   return c;
 }
 

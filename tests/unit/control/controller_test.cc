@@ -18,6 +18,7 @@
 #include "control/bgp_link.h"
 #include "control/commands.h"
 #include "control/dataplane_link.h"
+#include "control/dns_link.h"
 #include "control/metrics.h"
 #include "fakes.h"
 #include "testing/support/run_io.h"
@@ -413,6 +414,7 @@ TEST(CommandTable, TheProtocolDocumentListsExactlyTheRegisteredCommands) {
       Controller::Deps{io, checker, client, events, [] { return parse_config("", "x"); }}, Config{},
       *Overrides::load(""));
   BgpLink bgp_link(io, table, events);
+  DnsLink dns_link(io, table, events, bgp_link);
   register_controller_commands(table, controller, "x");
   std::set<std::string> registered;
   for (const Command& c : table.commands()) registered.insert(c.path);

@@ -1,0 +1,408 @@
+#include "control/dns_link.h"
+
+#include <filesystem>
+#include <map>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "common/framing.h"
+#include "common/metrics_text.h"
+#include "dns/answer.h"
+#include "dns/build.h"
+#include "dns/decode.h"
+
+namespace steer::control {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr auto kFileCheck = std::chrono::seconds(2);
+
+std::string ok_json(const json& doc) { return reply_json(doc.dump()); }
+
+// The geo files' identity (size and time), to notice a replaced nets file or database.
+std::string files_stamp(const dns::DnsConfig& c) {
+  std::string out;
+  for (const std::string& path : {c.nets, c.mmdb}) {
+    if (path.empty()) continue;
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    const auto time = std::filesystem::last_write_time(path, ec);
+    out += fmt::format("{}:{}:{};", path, ec ? 0 : size, time.time_since_epoch().count());
+  }
+  return out;
+}
+
+dns::GeoConfig geo_config(const Config& c) {
+  dns::GeoConfig g;
+  for (const dns::PopConfig& p : c.dns->pops) {
+    if (p.name == c.pop_name) g.local_pop = static_cast<uint16_t>(g.pops.size());
+    g.pops.push_back(dns::GeoPop{p.name, p.region, p.latitude, p.longitude});
+  }
+  g.region_preferences = c.dns->regions;
+  g.nets_path = c.dns->nets;
+  g.mmdb_path = c.dns->mmdb;
+  return g;
+}
+
+bool responder_changed(const dns::DnsConfig& a, const dns::DnsConfig& b) {
+  return a.listen != b.listen || a.threads != b.threads || a.tcp_idle_ms != b.tcp_idle_ms ||
+         a.tcp_connections != b.tcp_connections;
+}
+
+bool geo_changed(const Config& a, const Config& b) {
+  return a.pop_name != b.pop_name || a.dns->pops != b.dns->pops ||
+         a.dns->regions != b.dns->regions || a.dns->nets != b.dns->nets ||
+         a.dns->mmdb != b.dns->mmdb;
+}
+
+std::string hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "steer";
+  return buf;
+}
+
+}  // namespace
+
+DnsLink::DnsLink(asio::io_context& io, CommandTable& commands, Events& events, BgpLink& bgp)
+    : io_(io), events_(events), bgp_(bgp), file_timer_(io) {
+  register_commands(commands);
+  bgp_.on_decision([this] {
+    if (health_ && config_ && !stopped_) rebuild();
+  });
+}
+
+DnsLink::~DnsLink() { stop(); }
+
+void DnsLink::stop() {
+  stopped_ = true;
+  file_timer_.cancel();
+  if (responder_) responder_->stop();
+}
+
+void DnsLink::on_health(const ServiceHealthPtr& now) {
+  if (stopped_) return;
+  health_ = now;
+  const Config& c = *now->config;
+  if (!c.dns) {
+    if (responder_) {
+      events_.add("dns: [dns] removed: the responder stops answering");
+      responder_->stop();
+      responder_.reset();
+    }
+    config_.reset();
+    tables_.publish(nullptr);
+    return;
+  }
+  if (config_ != now->config) reconfigure(c);
+  rebuild();
+}
+
+void DnsLink::reconfigure(const Config& c) {
+  const bool first = !config_ || !config_->dns;
+  if (first || geo_changed(*config_, c)) {
+    auto geo = dns::Geo::build(geo_config(c));
+    if (geo) {
+      geo_ = std::move(*geo);
+      geo_error_.clear();
+    } else {
+      geo_error_ = geo.error().message;
+      events_.add(fmt::format("dns: geo map not built ({}); answering in the default order",
+                              geo_error_));
+      geo_.reset();
+    }
+    files_stamp_ = files_stamp(*c.dns);
+  }
+  nsid_ = c.dns->nsid.empty() ? fmt::format("{}.{}", c.pop_name.empty() ? "steer" : c.pop_name,
+                                            hostname())
+                              : c.dns->nsid;
+  config_ = health_->config;
+  // The table before the threads, so that they answer from the first datagram on.
+  rebuild();
+  const dns::ResponderOptions want{c.dns->listen, c.dns->threads, c.dns->tcp_idle_ms,
+                                   c.dns->tcp_connections};
+  const bool same = responder_ && want.listen == responder_options_.listen &&
+                    want.threads == responder_options_.threads &&
+                    want.tcp_idle_ms == responder_options_.tcp_idle_ms &&
+                    want.tcp_connections == responder_options_.tcp_connections;
+  if (!same) {
+    if (responder_) responder_->stop();
+    responder_.reset();
+    auto r = dns::Responder::start(want, tables_, events_.sink());
+    if (r) {
+      responder_ = std::move(*r);
+      responder_options_ = want;
+      responder_error_.clear();
+      std::string where;
+      for (size_t i = 0; i < want.listen.size(); ++i) {
+        where += fmt::format("{}{}:{}", i ? ", " : "", address_for_port(want.listen[i].address),
+                             responder_->ports()[i]);
+      }
+      events_.add(fmt::format("dns: answering on {} (udp and tcp, {} thread(s))", where,
+                              want.threads));
+    } else {
+      responder_error_ = r.error().message;
+      events_.add(fmt::format("dns: the responder cannot start: {}", responder_error_));
+    }
+  }
+  if (first) watch_files();
+}
+
+void DnsLink::watch_files() {
+  file_timer_.expires_after(kFileCheck);
+  file_timer_.async_wait([this](const asio::error_code& ec) {
+    if (ec || stopped_ || !config_ || !config_->dns) return;
+    const std::string stamp = files_stamp(*config_->dns);
+    if (stamp != files_stamp_) {
+      files_stamp_ = stamp;
+      auto geo = dns::Geo::build(geo_config(*config_));
+      if (geo) {
+        geo_ = std::move(*geo);
+        geo_error_.clear();
+        events_.add(fmt::format("dns: geo files changed: map rebuilt ({} nets entries{})",
+                                geo_->nets_entries(), geo_->has_mmdb() ? ", MMDB" : ""));
+        rebuild();
+      } else {
+        geo_error_ = geo.error().message;
+        events_.add(fmt::format("dns: geo files changed but cannot be read ({}): the previous "
+                                "map stays",
+                                geo_error_));
+      }
+    }
+    watch_files();
+  });
+}
+
+dns::PopState DnsLink::pop_state(const dns::ServiceConfig& s,
+                                 const dns::ServicePopConfig& p) const {
+  dns::PopState st;
+  for (const DnsServiceHealth& sh : health_->dns) {
+    if (sh.service != s.name) continue;
+    for (const DnsPopHealth& ph : sh.pops) {
+      if (ph.pop != p.pop) continue;
+      st.healthy = ph.healthy;
+      st.pending = ph.pending;
+    }
+  }
+  return st;
+}
+
+void DnsLink::rebuild() {
+  if (!config_ || !config_->dns) return;
+  const Config& c = *config_;
+  // The BGP decision of each local VIP address: withdrawn is not handed out, draining only
+  // as a last resort, a pending change shortens the TTL.
+  std::map<IpAddress, bgp::RouteDecision> routes;
+  for (bgp::RouteDecision& d : bgp_.decisions()) {
+    if (d.health.group.empty()) routes.emplace(d.health.route.address, std::move(d));
+  }
+  std::map<std::string, IpAddress> vips;
+  for (const VipConfig& v : c.vips) vips.emplace(v.name, v.address);
+  dns::BuildInputs in;
+  in.config = &*c.dns;
+  in.local_pop = c.pop_name;
+  in.geo = geo_;
+  in.vip_address = [&vips](const std::string& name) -> std::optional<IpAddress> {
+    auto it = vips.find(name);
+    if (it == vips.end()) return std::nullopt;
+    return it->second;
+  };
+  in.state = [&](const dns::ServiceConfig& s, const dns::ServicePopConfig& p) {
+    dns::PopState st = pop_state(s, p);
+    if (p.pop != c.pop_name || routes.empty()) return st;
+    for (const std::string& name : p.vips) {
+      auto v = vips.find(name);
+      if (v == vips.end()) continue;
+      auto r = routes.find(v->second);
+      if (r == routes.end()) continue;
+      if (r->second.state == bgp::RouteState::Withdrawn) st.healthy = false;
+      if (r->second.state == bgp::RouteState::Draining) st.draining = true;
+      if (!r->second.pending.empty()) st.pending = true;
+    }
+    return st;
+  };
+  in.nsid = nsid_;
+  in.identity = c.dns->identity.empty() ? nsid_ : c.dns->identity;
+  in.generation = ++generation_;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto table = dns::build_table(in);
+  last_build_ = std::chrono::steady_clock::now() - t0;
+  tables_.publish(std::move(table));
+  ++rebuilds_;
+}
+
+void DnsLink::status(json& doc) const {
+  if (!config_ || !config_->dns) {
+    doc["dns"] = nullptr;
+    return;
+  }
+  json listen = json::array();
+  for (size_t i = 0; i < responder_options_.listen.size() && responder_; ++i) {
+    listen.push_back(fmt::format("{}:{}", address_for_port(responder_options_.listen[i].address),
+                                 responder_->ports()[i]));
+  }
+  const dns::Counters n = responder_ ? responder_->counters() : dns::Counters{};
+  doc["dns"] = {{"listen", listen},
+                {"answering", responder_ != nullptr},
+                {"error", responder_error_},
+                {"generation", generation_},
+                {"queries", n.queries},
+                {"tcp_open", responder_ ? responder_->tcp_open() : 0u}};
+}
+
+void DnsLink::metrics(MetricsWriter& m) const {
+  if (!config_ || !config_->dns) return;
+  const dns::Counters n = responder_ ? responder_->counters() : dns::Counters{};
+  m.family("steer_dns_queries_total", "counter", "queries answered, by response code");
+  for (size_t r = 0; r < n.by_rcode.size(); ++r) {
+    if (n.by_rcode[r] == 0 && r != 0) continue;
+    const std::string name = r == 23 ? "other" : dns::rcode_name(static_cast<uint16_t>(r));
+    m.sample("steer_dns_queries_total", {{"rcode", name}}, n.by_rcode[r]);
+  }
+  m.family("steer_dns_queries_by_type_total", "counter", "queries, by query type");
+  for (size_t t = 0; t < n.by_qtype.size(); ++t) {
+    m.sample("steer_dns_queries_by_type_total", {{"qtype", dns::kQtypeBuckets[t]}}, n.by_qtype[t]);
+  }
+  m.family("steer_dns_queries_by_transport_total", "counter", "queries, by transport");
+  m.sample("steer_dns_queries_by_transport_total", {{"transport", "udp"}}, n.udp);
+  m.sample("steer_dns_queries_by_transport_total", {{"transport", "tcp"}}, n.tcp);
+  m.family("steer_dns_ecs_queries_total", "counter", "queries with an EDNS Client Subnet option");
+  m.sample("steer_dns_ecs_queries_total", {}, n.ecs);
+  m.family("steer_dns_truncated_total", "counter", "answers sent truncated (TC): too large for UDP");
+  m.sample("steer_dns_truncated_total", {}, n.truncated);
+  m.family("steer_dns_dropped_total", "counter", "messages not answered (no header, or responses)");
+  m.sample("steer_dns_dropped_total", {}, n.dropped);
+  m.family("steer_dns_fail_open_total", "counter",
+           "service answers given while no PoP was up (every PoP handed out)");
+  m.sample("steer_dns_fail_open_total", {}, n.fail_open);
+  m.family("steer_dns_table_generation", "gauge", "generation of the answer table in use");
+  m.sample("steer_dns_table_generation", {}, generation_);
+  m.family("steer_dns_table_build_seconds", "gauge", "time the last answer-table build took");
+  m.sample("steer_dns_table_build_seconds", {},
+           std::chrono::duration<double>(last_build_).count());
+  m.family("steer_dns_tcp_connections", "gauge", "TCP connections open");
+  m.sample("steer_dns_tcp_connections", {},
+           static_cast<uint64_t>(responder_ ? responder_->tcp_open() : 0));
+}
+
+std::string DnsLink::show(const CommandRequest&) const {
+  if (!config_ || !config_->dns) {
+    return reply_error(reply::kNotReady, "DNS is off: steerd's configuration has no [dns] table");
+  }
+  const std::shared_ptr<const dns::Table> t = tables_.load();
+  json zones = json::array();
+  for (const dns::ZoneConfig& z : config_->dns->zones) {
+    zones.push_back({{"name", z.apex.text()}, {"records", z.records.size() + 1 + z.ns.size()}});
+  }
+  json services = json::array();
+  for (size_t i = 0; t && i < t->services.size(); ++i) {
+    const dns::Service& s = t->services[i];
+    json pops = json::array();
+    for (const dns::PopAnswers& pa : s.pops) {
+      std::string why;
+      for (const DnsServiceHealth& sh : health_->dns) {
+        for (const DnsPopHealth& ph : sh.pops) {
+          if (sh.service == s.name && ph.pop == t->pops[pa.pop].name) why = ph.why;
+        }
+      }
+      pops.push_back({{"pop", t->pops[pa.pop].name},
+                      {"region", t->pops[pa.pop].region},
+                      {"local", t->pops[pa.pop].name == config_->pop_name},
+                      {"healthy", pa.healthy},
+                      {"draining", pa.draining},
+                      {"addresses", pa.a_count + pa.aaaa_count},
+                      {"why", why}});
+    }
+    services.push_back({{"name", s.name},
+                        {"owner", s.owner.text()},
+                        {"ttl", s.ttl},
+                        {"pending", s.pending},
+                        {"pending_ttl", s.pending_ttl},
+                        {"answers", s.answers},
+                        {"when_all_down", s.when_all_down == dns::WhenAllDown::All ? "all"
+                                                                                     : "static"},
+                        {"pops", pops}});
+  }
+  json doc = {{"listen", nullptr},
+              {"nsid", nsid_},
+              {"generation", generation_},
+              {"rebuilds", rebuilds_},
+              {"last_build_us",
+               std::chrono::duration_cast<std::chrono::microseconds>(last_build_).count()},
+              {"geo",
+               {{"nets", config_->dns->nets},
+                {"nets_entries", geo_ ? geo_->nets_entries() : 0},
+                {"mmdb", config_->dns->mmdb},
+                {"mmdb_open", geo_ && geo_->has_mmdb()},
+                {"error", geo_error_}}},
+              {"responder_error", responder_error_},
+              {"zones", zones},
+              {"services", services}};
+  status(doc);
+  return ok_json(doc);
+}
+
+// dns query NAME TYPE CLIENT [ECS]: the answer `CLIENT` gets (as a resolver at that address,
+// optionally passing ECS), decoded, with the explanation.
+std::string DnsLink::query(const CommandRequest& req) const {
+  const std::shared_ptr<const dns::Table> t = tables_.load();
+  if (!t) return reply_error(reply::kNotReady, "DNS is off: steerd's configuration has no [dns] table");
+  uint16_t qtype = 0;
+  if (!dns::parse_type(req.args[1], qtype)) {
+    return reply_error(reply::kBadArgument, fmt::format("'{}' is not a record type", req.args[1]));
+  }
+  auto client = IpAddress::parse(req.args[2]);
+  if (!client) {
+    return reply_error(reply::kBadArgument, fmt::format("'{}' is not an IP address", req.args[2]));
+  }
+  dns::QuerySpec spec;
+  spec.name = std::string(req.args[0]);
+  spec.type = qtype;
+  spec.id = 0x5eed;
+  spec.nsid = true;
+  if (req.args.size() > 3) spec.ecs = std::string(req.args[3]);
+  auto q = dns::make_query(spec);
+  if (!q) return reply_error(reply::kBadArgument, q.error().message);
+  std::vector<uint8_t> out(dns::kMaxMessage);
+  dns::Counters scratch;
+  dns::Explanation why;
+  const size_t n = dns::answer(*t, *q, dns::Client{*client, true}, out, 0, scratch, &why);
+  auto d = dns::decode_message({out.data(), n});
+  if (!d) return reply_error(reply::kRuntimeError, "cannot decode our own answer: " + d.error().message);
+  auto records = [](const std::vector<dns::DecodedRecord>& rs) {
+    json a = json::array();
+    for (const dns::DecodedRecord& r : rs) {
+      a.push_back({{"name", r.owner}, {"type", dns::type_name(r.type)}, {"ttl", r.ttl}, {"data", r.data}});
+    }
+    return a;
+  };
+  json pops = json::array();
+  for (const std::string& p : why.pops) pops.push_back(p);
+  return ok_json({{"rcode", dns::rcode_name(d->rcode)},
+                  {"aa", d->aa},
+                  {"tc", d->tc},
+                  {"answer", records(d->answer)},
+                  {"authority", records(d->authority)},
+                  {"additional", records(d->additional)},
+                  {"ecs_scope", d->has_ecs ? json(d->ecs_scope) : json(nullptr)},
+                  {"zone", why.zone},
+                  {"outcome", why.outcome},
+                  {"location",
+                   {{"source", dns::location_source_name(why.location.location.source)},
+                    {"matched", why.location.matched},
+                    {"scope", why.location.location.scope}}},
+                  {"pops", pops},
+                  {"generation", t->generation}});
+}
+
+void DnsLink::register_commands(CommandTable& t) {
+  t.add({"show dns", "", "zones, services, each PoP's state and why; the responder", 0, 0, "",
+         [this](const CommandRequest& r, const Respond& respond) { respond(show(r)); }});
+  t.add({"dns query", "NAME TYPE CLIENT [ECS]",
+         "the answer a resolver at CLIENT gets (with an ECS prefix), and why", 3, 4, "",
+         [this](const CommandRequest& r, const Respond& respond) { respond(query(r)); }});
+}
+
+}  // namespace steer::control

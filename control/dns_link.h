@@ -1,0 +1,79 @@
+// DOC: the DNS link — the subscriber that keeps steer's authoritative responder (dns/) fed
+// from the one health signal. On each published ServiceHealth (and each BGP decision, and
+// each change of the nets file or MMDB) it builds a new answer table (dns/build.h) and
+// publishes it to the responder threads by pointer swap: a health verdict reaches the next
+// answer in well under 10 ms (bench/dns measures it).
+//
+// A service's PoP may be handed out when:
+//   the local PoP    its VIPs are healthy (ServiceHealth) and the dataplane is alive, and BGP
+//                    announces their addresses (withdrawn: not handed out; draining: only when
+//                    no other PoP is up), when [bgp] is configured
+//   a remote PoP     steerd's probes of it are all up (ServiceHealth::dns)
+// It owns the responder's life cycle (started when [dns] appears, restarted when its sockets
+// or threads change, stopped when [dns] goes), the geo map (rebuilt when the PoPs or the geo
+// files change), and registers `show dns` and `dns query`. Control thread only; the
+// responder's threads only read the published tables.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <asio.hpp>
+
+#include "common/command_table.h"
+#include "common/publish.h"
+#include "control/bgp_link.h"
+#include "control/events.h"
+#include "control/module.h"
+#include "dns/build.h"
+#include "dns/geo.h"
+#include "dns/responder.h"
+#include "dns/table.h"
+
+namespace steer::control {
+
+class DnsLink final : public Module {
+ public:
+  DnsLink(asio::io_context& io, CommandTable& commands, Events& events, BgpLink& bgp);
+  ~DnsLink() override;
+
+  void on_health(const ServiceHealthPtr& now) override;
+  void status(nlohmann::json& doc) const override;
+  void metrics(MetricsWriter& out) const override;
+  void stop() override;
+
+  // The table the responder answers from now (nullptr without [dns]).
+  std::shared_ptr<const dns::Table> table() const { return tables_.load(); }
+  const dns::Responder* responder() const { return responder_.get(); }
+
+ private:
+  void rebuild();
+  void reconfigure(const Config& config);
+  void watch_files();
+  dns::PopState pop_state(const dns::ServiceConfig& s, const dns::ServicePopConfig& p) const;
+  void register_commands(CommandTable& t);
+  std::string show(const CommandRequest& req) const;
+  std::string query(const CommandRequest& req) const;
+
+  asio::io_context& io_;
+  Events& events_;
+  BgpLink& bgp_;
+  ServiceHealthPtr health_;
+  std::shared_ptr<const Config> config_;  // the configuration the tables are built from
+  dns::ResponderOptions responder_options_;  // what the running responder was started with
+  std::shared_ptr<const dns::Geo> geo_;
+  std::string geo_error_;
+  PublishCell<dns::Table> tables_;
+  std::unique_ptr<dns::Responder> responder_;
+  std::string responder_error_;
+  std::string nsid_;
+  uint64_t generation_ = 0;
+  uint64_t rebuilds_ = 0;
+  std::chrono::nanoseconds last_build_{0};
+  asio::steady_timer file_timer_;
+  std::string files_stamp_;  // the geo files' sizes and times when the map was built
+  bool stopped_ = false;
+};
+
+}  // namespace steer::control
