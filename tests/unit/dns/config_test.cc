@@ -476,6 +476,13 @@ TEST(DnsConfig, PopCoordinatesAreInRange) {
                         "t.toml:19:10", "'dns.pop.region' must be 1..32 of a-z"));
 }
 
+TEST(DnsConfig, PopUnknownKeys) {
+  EXPECT_TRUE(one_error(base({"[[dns.pop]]", "name = \"par\"", "region = \"eu-west\"",
+                              "latitud = 48.86", "longitude = 2.35"}),
+                        "t.toml:20:1", "unknown key 'dns.pop.latitud'",
+                        "did you mean 'latitude'?"));
+}
+
 TEST(DnsConfig, ThisPopMustBeADnsPop) {
   DnsContext c = context();
   c.local_pop = "par";
@@ -919,6 +926,16 @@ TEST(DnsConfig, ServiceZoneIsOptionalWithOneZoneOnly) {
                         "did you mean 'lb.example.com.'?"));
   EXPECT_TRUE(one_error(service({"zone = \"a..b\""}), "t.toml:19:8",
                         "'dns.service.zone' must be a zone's name"));
+}
+
+// A zone whose name was reported is not reported again as the service's unknown zone, nor
+// are its records checked against a name it has not got.
+TEST(DnsConfig, ServiceInABadZoneIsOneError) {
+  EXPECT_TRUE(one_error(
+      base({"[[dns.zone]]", "name = \"other.example\"", "ns = [\"ns1\"]", "soa = { rname = \"h\" }",
+            "[[dns.service]]", "name = \"web\"", "zone = \"other.example\"", "[[dns.service.pop]]",
+            "pop = \"fra\"", "vips = [\"web\"]"}),
+      "t.toml:18:8", "'dns.zone.name' must be an absolute domain name"));
 }
 
 TEST(DnsConfig, ServiceNameOwnsItsAddressRecords) {
