@@ -47,11 +47,6 @@ dns::GeoConfig geo_config(const Config& c) {
   return g;
 }
 
-bool responder_changed(const dns::DnsConfig& a, const dns::DnsConfig& b) {
-  return a.listen != b.listen || a.threads != b.threads || a.tcp_idle_ms != b.tcp_idle_ms ||
-         a.tcp_connections != b.tcp_connections;
-}
-
 bool geo_changed(const Config& a, const Config& b) {
   return a.pop_name != b.pop_name || a.dns->pops != b.dns->pops ||
          a.dns->regions != b.dns->regions || a.dns->nets != b.dns->nets ||

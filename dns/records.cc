@@ -86,6 +86,17 @@ Result<std::vector<std::string>> character_strings(std::string_view s) {
   return out;
 }
 
+// TXT text: quoted, a list of character strings ("a" "b"); bare, one string, spaces
+// included, cut every 255 bytes: "v=spf1 -all" must stay one string, as SPF and DKIM join a
+// record's strings without spaces (RFC 7208 3.3).
+Result<std::vector<std::string>> txt_strings(std::string_view s) {
+  if (s.starts_with('"')) return character_strings(s);
+  if (s.empty()) return fail("no text");
+  std::vector<std::string> out;
+  for (size_t at = 0; at < s.size(); at += 255) out.emplace_back(s.substr(at, 255));
+  return out;
+}
+
 }  // namespace
 
 std::vector<uint8_t> soa_rdata(const Soa& soa) {
@@ -166,6 +177,7 @@ Result<std::vector<uint8_t>> rdata_from_text(uint16_t t, std::string_view text,
       }
       auto n = target(word(rest));
       if (!n) return tl::unexpected(n.error());
+      if (!trim(rest).empty()) return fail("SRV: priority, weight, port and one target name");
       put16(v, prio);
       put16(v, weight);
       put16(v, port);
@@ -173,7 +185,7 @@ Result<std::vector<uint8_t>> rdata_from_text(uint16_t t, std::string_view text,
       return v;
     }
     case type::kTxt: {
-      auto strings = character_strings(rest);
+      auto strings = txt_strings(rest);
       if (!strings) return tl::unexpected(strings.error());
       for (const std::string& s : *strings) {
         v.push_back(static_cast<uint8_t>(s.size()));

@@ -26,7 +26,9 @@ std::vector<uint8_t> soa_rdata(const Soa& soa);
 
 // RDATA for `type` from its presentation text ("10 mail.example.com." for MX, "0 issue
 // \"ca.example\"" for CAA, "v=spf1 -all" or "\"a\" \"b\"" for TXT, ...). `origin` completes
-// relative names ("mail" → "mail.<origin>"). Error: what is wrong with the text.
+// relative names ("mail" → "mail.<origin>"). TXT: bare text is one string, cut every 255
+// bytes; text starting with '"' is quoted strings, each one string. Error: what is wrong
+// with the text.
 Result<std::vector<uint8_t>> rdata_from_text(uint16_t type, std::string_view text,
                                              const Name& origin);
 
