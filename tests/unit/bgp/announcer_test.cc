@@ -269,7 +269,8 @@ TEST_F(AnnouncerTest, ProtocolsBirdLacksMakeItReadTheSnippet) {
   announcer_->update({host_route("192.0.2.10", true)}, true, true, "alive");
   ASSERT_TRUE(run_until([&] { return bird_normal("192.0.2.10") == true; }));
   EXPECT_GE(bird_->configures(), 1);
-  EXPECT_TRUE(decision("192.0.2.10").in_bird);
+  EXPECT_TRUE(run_until([&] { return decision("192.0.2.10").in_bird; }))
+      << "the next poll finds both protocols";
 }
 
 }  // namespace

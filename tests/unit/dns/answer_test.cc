@@ -246,7 +246,7 @@ TEST(Answer, OptIsEchoedOnlyWhenAskedWithNsidAndOurSize) {
 TEST(Answer, AnEdnsVersionAboveZeroIsBadvers) {
   Fixture f;
   auto bytes = *make_query(q("ns1.lb.example.com."));
-  bytes[bytes.size() - 6] = 1;  // the OPT TTL's version byte
+  bytes[bytes.size() - 5] = 1;  // the OPT TTL's version byte (then DO/Z, RDLENGTH)
   auto d = f.raw(bytes);
   EXPECT_EQ(d.rcode, rcode::kBadVers);
   EXPECT_TRUE(d.answer.empty());
@@ -264,8 +264,10 @@ TEST(Answer, ClientSubnetIsEchoedWithScopeAndMalformedOnesAreFormerr) {
   EXPECT_EQ(d.ecs_scope, 0) << "a static answer does not depend on the client";
   EXPECT_EQ(d.ecs_address, "198.51.100.0");
   // Host bits past the source prefix: FORMERR (RFC 7871 6).
+  s.ecs = "198.51.100.0/23";
+  EXPECT_EQ(f.ask(s).rcode, rcode::kNoError);
   auto bytes = *make_query(s);
-  bytes.back() = 0x01;  // 198.51.100.1/24
+  bytes.back() |= 0x01;  // 198.51.101.0/23: the 24th bit is past the prefix
   EXPECT_EQ(f.raw(bytes).rcode, rcode::kFormErr);
   // A family that does not exist.
   bytes = *make_query(s);
@@ -295,12 +297,12 @@ TEST(Answer, AnswersTooBigForUdpAreTruncatedAndWholeOverTcp) {
   auto tcp = f.ask(s, true);
   EXPECT_FALSE(tcp.tc);
   EXPECT_EQ(tcp.answer.size(), 1u);
-  // An EDNS size below 512 counts as 512.
-  s.edns = true;
-  s.udp_size = 100;
-  f.ask(s);
-  EXPECT_LE(f.last_size, 512u);
+  // An EDNS size below 512 counts as 512: an answer of more than 100 bytes is not truncated.
+  QuerySpec ns = q("lb.example.com.", type::kNs);
+  ns.udp_size = 100;
+  EXPECT_FALSE(f.ask(ns).tc);
   EXPECT_GT(f.last_size, 100u);
+  EXPECT_LE(f.last_size, 512u);
 }
 
 TEST(Answer, OtherOpcodesAreNotImpWithRdAndCdCopiedAndNothingElse) {
