@@ -46,7 +46,6 @@
 #include "dns/geo.h"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -246,8 +245,6 @@ class TrieBuilder {
 // Distinct orders, each `pops` PoP indices long, stored once and referred to by id.
 class OrderPool {
  public:
-  explicit OrderPool(size_t pops) : pops_(pops) {}
-
   uint32_t add(const std::vector<uint16_t>& order) {
     std::string key(order.size() * sizeof(uint16_t), '\0');
     std::memcpy(key.data(), order.data(), key.size());
@@ -261,7 +258,6 @@ class OrderPool {
   }
 
  private:
-  size_t pops_;
   std::vector<uint16_t> pool_;
   std::unordered_map<std::string, uint32_t> ids_;
 };
@@ -548,8 +544,9 @@ Result<void> Geo::Impl::open_mmdb(const std::string& path) {
   if (status != MMDB_SUCCESS) {
     const int saved = errno;
     std::string why = MMDB_strerror(status);
-    if (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR)
+    if (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR) {
       why += fmt::format(": {}", std::strerror(saved));
+    }
     return fail(fmt::format("cannot open MMDB {}: {}", path, why));
   }
   mmdb_open = true;
@@ -558,7 +555,7 @@ Result<void> Geo::Impl::open_mmdb(const std::string& path) {
 
 void Geo::Impl::build_orders(const GeoConfig& config, const Regions& regions) {
   const size_t n = config.pops.size();
-  OrderPool pool(n);
+  OrderPool pool;
   std::vector<double> key(n);
   std::vector<uint16_t> order;
 
