@@ -51,6 +51,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <system_error>
 #include <unordered_map>
 #include <utility>
 
@@ -545,7 +546,7 @@ Result<void> Geo::Impl::open_mmdb(const std::string& path) {
     const int saved = errno;
     std::string why = MMDB_strerror(status);
     if (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR) {
-      why += fmt::format(": {}", std::strerror(saved));
+      why += ": " + std::generic_category().message(saved);
     }
     return fail(fmt::format("cannot open MMDB {}: {}", path, why));
   }
