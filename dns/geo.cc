@@ -540,6 +540,11 @@ Result<void> Geo::Impl::load_nets(const std::string& path) {
   return {};
 }
 
+// The database is mapped, not read: locate() walks the file's own pages, and lookups on an
+// opened MMDB_s only read it (libmaxminddb is thread-safe so), so every responder thread may
+// share it. A reload opens the new file in a new Geo; the old mapping lives until the old Geo
+// goes. Operators must replace the file by rename (as geoipupdate does), never rewrite it in
+// place: a mapped file truncated under a reader is a SIGBUS.
 Result<void> Geo::Impl::open_mmdb(const std::string& path) {
   const int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &mmdb);
   if (status != MMDB_SUCCESS) {
