@@ -35,20 +35,23 @@
 //   - the default: the local PoP's order.
 //
 // Nets lookups: a binary trie, one per family, nodes in one vector (16 bytes each; children
-// by index). Chosen over one hash table per prefix length because the scope rule above needs
-// the trie's shape (where the walk leaves it, the longest entry below a node), which a hash
-// table per length does not give without a second structure; the walk is bounded by the
-// longest entry (or SOURCE) and touches one node per bit. Measured costs: see bench/
-// geo_bench.cc and the numbers above Geo::locate().
+// by index). Chosen over one hash table per prefix length in use because the scope rule above
+// needs the trie's shape (where the walk leaves it, the longest entry below a node), which
+// hash tables per length do not give without a second structure. Measured against that
+// alternative on the same IPv4 entries (bench/geo_bench.cc; the hash tables finding the match
+// only): 59 vs 53 ns at 100 entries, 114 vs 101 ns at 10,000, 211 vs 91 ns at 100,000 — equal
+// for the files operators write (tens to thousands of lines), and at worst a fraction of an
+// MMDB lookup (367 ns) or of the syscalls around a query. The walk touches one node per bit
+// and stops where the trie ends, so it is bounded by the longest entry and by SOURCE.
 #include "dns/geo.h"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <system_error>
 #include <unordered_map>
 #include <utility>
 
@@ -243,8 +246,6 @@ class TrieBuilder {
 // Distinct orders, each `pops` PoP indices long, stored once and referred to by id.
 class OrderPool {
  public:
-  explicit OrderPool(size_t pops) : pops_(pops) {}
-
   uint32_t add(const std::vector<uint16_t>& order) {
     std::string key(order.size() * sizeof(uint16_t), '\0');
     std::memcpy(key.data(), order.data(), key.size());
@@ -258,7 +259,6 @@ class OrderPool {
   }
 
  private:
-  size_t pops_;
   std::vector<uint16_t> pool_;
   std::unordered_map<std::string, uint32_t> ids_;
 };
@@ -407,19 +407,26 @@ void Geo::Impl::lookup_mmdb(Resolution& r) const noexcept {
   if (!result.found_entry) return;
   r.in_mmdb = true;
   r.entry = result.entry;
-  static const char* const kLatitude[] = {"location", "latitude", nullptr};
-  static const char* const kLongitude[] = {"location", "longitude", nullptr};
-  MMDB_entry_data_s lat{}, lon{};
+  // "location" is found once in the record's map, then both keys in the location map (a map
+  // value's offset is a valid start for another lookup): one top-level map walk, not two.
+  static const char* const kLocation[] = {"location", nullptr};
+  static const char* const kLatitude[] = {"latitude", nullptr};
+  static const char* const kLongitude[] = {"longitude", nullptr};
+  MMDB_entry_data_s location{}, lat{}, lon{};
+  if (MMDB_aget_value(&result.entry, &location, kLocation) != MMDB_SUCCESS || !location.has_data ||
+      location.type != MMDB_DATA_TYPE_MAP) {
+    return;
+  }
+  MMDB_entry_s in_location{&mmdb, location.offset};
   auto number = [](const MMDB_entry_data_s& d, double& out) {
     if (!d.has_data) return false;
     if (d.type == MMDB_DATA_TYPE_DOUBLE) return out = d.double_value, true;
     if (d.type == MMDB_DATA_TYPE_FLOAT) return out = static_cast<double>(d.float_value), true;
     return false;
   };
-  if (MMDB_aget_value(&result.entry, &lat, kLatitude) != MMDB_SUCCESS ||
-      MMDB_aget_value(&result.entry, &lon, kLongitude) != MMDB_SUCCESS ||
-      !number(lat, r.latitude) || !number(lon, r.longitude) ||
-      !valid_coordinates(r.latitude, r.longitude)) {
+  if (MMDB_aget_value(&in_location, &lat, kLatitude) != MMDB_SUCCESS ||
+      MMDB_aget_value(&in_location, &lon, kLongitude) != MMDB_SUCCESS || !number(lat, r.latitude) ||
+      !number(lon, r.longitude) || !valid_coordinates(r.latitude, r.longitude)) {
     return;
   }
   r.has_coordinates = true;
@@ -533,13 +540,19 @@ Result<void> Geo::Impl::load_nets(const std::string& path) {
   return {};
 }
 
+// The database is mapped, not read: locate() walks the file's own pages, and lookups on an
+// opened MMDB_s only read it (libmaxminddb is thread-safe so), so every responder thread may
+// share it. A reload opens the new file in a new Geo; the old mapping lives until the old Geo
+// goes. Operators must replace the file by rename (as geoipupdate does), never rewrite it in
+// place: a mapped file truncated under a reader is a SIGBUS.
 Result<void> Geo::Impl::open_mmdb(const std::string& path) {
   const int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &mmdb);
   if (status != MMDB_SUCCESS) {
     const int saved = errno;
     std::string why = MMDB_strerror(status);
-    if (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR)
-      why += fmt::format(": {}", std::strerror(saved));
+    if (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR) {
+      why += ": " + std::generic_category().message(saved);
+    }
     return fail(fmt::format("cannot open MMDB {}: {}", path, why));
   }
   mmdb_open = true;
@@ -548,7 +561,7 @@ Result<void> Geo::Impl::open_mmdb(const std::string& path) {
 
 void Geo::Impl::build_orders(const GeoConfig& config, const Regions& regions) {
   const size_t n = config.pops.size();
-  OrderPool pool(n);
+  OrderPool pool;
   std::vector<double> key(n);
   std::vector<uint16_t> order;
 
@@ -663,6 +676,15 @@ Result<std::shared_ptr<const Geo>> Geo::build(const GeoConfig& config) {
 
 Geo::~Geo() = default;
 
+// Measured (bench/geo_bench.cc, CPU time per call; g++ 12 -O2 on a 2-core 2.4 GHz VM that
+// other builds were loading, so take them as upper bounds):
+//   nets file, IPv4: 100 entries 59 ns; 10,000 entries 114 ns (ECS /24: 107 ns); 100,000
+//     entries 211 ns;
+//   MMDB (4,000 records, IPv4 /24s in an IPv6 tree and IPv6 /48s): a record with coordinates
+//     367 ns (the tree walk, then "location" and its two keys); an address in no record 34 ns.
+// Geo::build, no files, PoPs at random places: 8 PoPs 8.5 ms (595 distinct orders, 9.5 KB);
+// 32 PoPs 62 ms (45,278 orders, 2.9 MB); 128 PoPs 0.39 s (64,102 orders, 16 MB) — nearly
+// every cell's order differs once PoPs are many, the price of full orders per cell.
 Location Geo::locate(const IpAddress& address, uint8_t prefix) const noexcept {
   return impl_->resolve(address, prefix).location;
 }

@@ -1,8 +1,10 @@
 // DOC: what the dns/geo tests and benchmarks share: a temporary directory, a set of PoPs with
 // real coordinates, and small MMDBs written at run time by testing/dns/make_mmdb.pl (Perl's
 // MaxMind::DB::Writer, Debian's libmaxmind-db-writer-perl; tools/lib/common.sh installs it).
-// The script is found through STEER_SOURCE_ROOT, which meson sets for unit tests. Header-only;
-// test code, so failures are returned as messages for the test to report.
+// The script is found through STEER_SOURCE_ROOT, which meson sets for unit tests and
+// benchmarks, or else the STEER_GEO_FIXTURES_SOURCE_ROOT macro (tests/unit/dns/meson.build
+// defines it, so the test binary also runs by hand). Header-only; test code, so failures are
+// returned as messages for the test to report.
 #pragma once
 
 #include <cstdio>
@@ -24,7 +26,7 @@ namespace steer::testing {
 class TempDir {
  public:
   TempDir() {
-    const char* base = std::getenv("TMPDIR");
+    const char* base = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe)
     std::string pattern = std::string(base && *base ? base : "/tmp") + "/steer-geo-XXXXXX";
     if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
   }
@@ -67,7 +69,10 @@ inline dns::GeoConfig world_pops() {
 // Returns "" or what went wrong.
 inline std::string write_mmdb(const TempDir& dir, const std::string& out, std::string_view spec,
                               int ip_version = 6) {
-  const char* root = std::getenv("STEER_SOURCE_ROOT");
+  const char* root = std::getenv("STEER_SOURCE_ROOT");  // NOLINT(concurrency-mt-unsafe)
+#ifdef STEER_GEO_FIXTURES_SOURCE_ROOT
+  if (!root || !*root) root = STEER_GEO_FIXTURES_SOURCE_ROOT;
+#endif
   if (!root || !*root) return "STEER_SOURCE_ROOT is not set (meson test sets it)";
   const std::string spec_path = dir.write("mmdb-spec.txt", spec);
   const std::string log = dir.path("mmdb-writer.log");
@@ -75,7 +80,7 @@ inline std::string write_mmdb(const TempDir& dir, const std::string& out, std::s
   const std::string command = "perl '" + std::string(root) + "/testing/dns/make_mmdb.pl' " +
                               "--ip-version " + std::to_string(ip_version) + " '" + out + "' < '" +
                               spec_path + "' > '" + log + "' 2>&1";
-  if (std::system(command.c_str()) != 0) {
+  if (std::system(command.c_str()) != 0) {  // NOLINT(concurrency-mt-unsafe,cert-env33-c)
     auto why = read_file(log);
     return "make_mmdb.pl failed: " + (why ? *why : why.error().message);
   }

@@ -44,10 +44,15 @@ inline void note_allocation() {
 #endif
 
 #ifdef STEER_GEO_TEST_ASAN
-#include <sanitizer/allocator_interface.h>
+// From <sanitizer/allocator_interface.h>, which clang ships and g++ does not; the runtime
+// (libasan) has it either way.
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*,
+                                                                             size_t),
+                                                         void (*free_hook)(const volatile void*));
 namespace {
 void malloc_hook(const volatile void*, size_t) { note_allocation(); }
-const int g_hooked = __sanitizer_install_malloc_and_free_hooks(malloc_hook, nullptr);
+void free_hook(const volatile void*) {}  // the runtime takes both hooks or neither
+const int g_hooked = __sanitizer_install_malloc_and_free_hooks(malloc_hook, free_hook);
 }  // namespace
 #else
 extern "C" {
@@ -132,7 +137,7 @@ class GeoTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(dir_.ok()); }
 
-  std::shared_ptr<const Geo> build(GeoConfig config) {
+  std::shared_ptr<const Geo> build(const GeoConfig& config) {
     auto geo = Geo::build(config);
     EXPECT_TRUE(geo) << (geo ? "" : geo.error().message);
     return geo ? *geo : nullptr;
@@ -141,7 +146,7 @@ class GeoTest : public ::testing::Test {
     config.nets_path = dir_.write("nets", nets);
     return build(config);
   }
-  std::string build_error(GeoConfig config) {
+  std::string build_error(const GeoConfig& config) {
     auto geo = Geo::build(config);
     return geo ? "(built)" : geo.error().message;
   }
@@ -154,7 +159,7 @@ class GeoTest : public ::testing::Test {
   static const std::string& shared_mmdb() {
     static TempDir dir;
     static const std::string path = [] {
-      const std::string p = dir.path("shared.mmdb");
+      std::string p = dir.path("shared.mmdb");
       const std::string why = write_mmdb(dir, p, kSpec);
       EXPECT_EQ(why, "");
       return p;
@@ -162,7 +167,7 @@ class GeoTest : public ::testing::Test {
     return path;
   }
   std::string mmdb(std::string_view spec, int ip_version = 6) {
-    const std::string path = dir_.path(fmt::format("test-v{}.mmdb", ip_version));
+    std::string path = dir_.path(fmt::format("test-v{}.mmdb", ip_version));
     const std::string why = write_mmdb(dir_, path, spec, ip_version);
     EXPECT_EQ(why, "");
     return path;
