@@ -1,11 +1,13 @@
 #include "control/dns_link.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/framing.h"
 #include "common/metrics_text.h"
 #include "dns/answer.h"
@@ -97,6 +99,19 @@ void DnsLink::on_health(const ServiceHealthPtr& now) {
 
 void DnsLink::reconfigure(const Config& c) {
   const bool first = !config_ || !config_->dns;
+  if (!overrides_) {
+    auto o =
+        DnsOverrides::load((std::filesystem::path(c.state_dir) / "dns-overrides.json").string());
+    if (o) {
+      overrides_ = std::move(*o);
+    } else {
+      events_.add(
+          fmt::format("dns: the overrides file is ignored ({}); DNS overrides set now "
+                      "are not persisted until it is mended",
+                      o.error().message));
+      overrides_ = DnsOverrides{};  // no path: in memory only, the bad file is left as it is
+    }
+  }
   if (first || geo_changed(*config_, c)) {
     auto geo = dns::Geo::build(geo_config(c));
     if (geo) {
@@ -104,15 +119,15 @@ void DnsLink::reconfigure(const Config& c) {
       geo_error_.clear();
     } else {
       geo_error_ = geo.error().message;
-      events_.add(fmt::format("dns: geo map not built ({}); answering in the default order",
-                              geo_error_));
+      events_.add(
+          fmt::format("dns: geo map not built ({}); answering in the default order", geo_error_));
       geo_.reset();
     }
     files_stamp_ = files_stamp(*c.dns);
   }
-  nsid_ = c.dns->nsid.empty() ? fmt::format("{}.{}", c.pop_name.empty() ? "steer" : c.pop_name,
-                                            hostname())
-                              : c.dns->nsid;
+  nsid_ = c.dns->nsid.empty()
+              ? fmt::format("{}.{}", c.pop_name.empty() ? "steer" : c.pop_name, hostname())
+              : c.dns->nsid;
   config_ = health_->config;
   // The table before the threads, so that they answer from the first datagram on.
   rebuild();
@@ -135,8 +150,8 @@ void DnsLink::reconfigure(const Config& c) {
         where += fmt::format("{}{}:{}", i ? ", " : "", address_for_port(want.listen[i].address),
                              responder_->ports()[i]);
       }
-      events_.add(fmt::format("dns: answering on {} (udp and tcp, {} thread(s))", where,
-                              want.threads));
+      events_.add(
+          fmt::format("dns: answering on {} (udp and tcp, {} thread(s))", where, want.threads));
     } else {
       responder_error_ = r.error().message;
       events_.add(fmt::format("dns: the responder cannot start: {}", responder_error_));
@@ -161,9 +176,10 @@ void DnsLink::watch_files() {
         rebuild();
       } else {
         geo_error_ = geo.error().message;
-        events_.add(fmt::format("dns: geo files changed but cannot be read ({}): the previous "
-                                "map stays",
-                                geo_error_));
+        events_.add(
+            fmt::format("dns: geo files changed but cannot be read ({}): the previous "
+                        "map stays",
+                        geo_error_));
       }
     }
     watch_files();
@@ -181,6 +197,7 @@ dns::PopState DnsLink::pop_state(const dns::ServiceConfig& s,
       st.pending = ph.pending;
     }
   }
+  st.disabled = overrides_ && overrides_->find(p.pop, s.name) != nullptr;
   return st;
 }
 
@@ -239,12 +256,10 @@ void DnsLink::status(json& doc) const {
                                  responder_->ports()[i]));
   }
   const dns::Counters n = responder_ ? responder_->counters() : dns::Counters{};
-  doc["dns"] = {{"listen", listen},
-                {"answering", responder_ != nullptr},
-                {"error", responder_error_},
-                {"generation", generation_},
-                {"queries", n.queries},
-                {"tcp_open", responder_ ? responder_->tcp_open() : 0u}};
+  doc["dns"] = {
+      {"listen", listen},          {"answering", responder_ != nullptr},
+      {"error", responder_error_}, {"generation", generation_},
+      {"queries", n.queries},      {"tcp_open", responder_ ? responder_->tcp_open() : 0u}};
 }
 
 void DnsLink::metrics(MetricsWriter& m) const {
@@ -265,7 +280,8 @@ void DnsLink::metrics(MetricsWriter& m) const {
   m.sample("steer_dns_queries_by_transport_total", {{"transport", "tcp"}}, n.tcp);
   m.family("steer_dns_ecs_queries_total", "counter", "queries with an EDNS Client Subnet option");
   m.sample("steer_dns_ecs_queries_total", {}, n.ecs);
-  m.family("steer_dns_truncated_total", "counter", "answers sent truncated (TC): too large for UDP");
+  m.family("steer_dns_truncated_total", "counter",
+           "answers sent truncated (TC): too large for UDP");
   m.sample("steer_dns_truncated_total", {}, n.truncated);
   m.family("steer_dns_dropped_total", "counter", "messages not answered (no header, or responses)");
   m.sample("steer_dns_dropped_total", {}, n.dropped);
@@ -275,8 +291,7 @@ void DnsLink::metrics(MetricsWriter& m) const {
   m.family("steer_dns_table_generation", "gauge", "generation of the answer table in use");
   m.sample("steer_dns_table_generation", {}, generation_);
   m.family("steer_dns_table_build_seconds", "gauge", "time the last answer-table build took");
-  m.sample("steer_dns_table_build_seconds", {},
-           std::chrono::duration<double>(last_build_).count());
+  m.sample("steer_dns_table_build_seconds", {}, std::chrono::duration<double>(last_build_).count());
   m.family("steer_dns_tcp_connections", "gauge", "TCP connections open");
   m.sample("steer_dns_tcp_connections", {},
            static_cast<uint64_t>(responder_ ? responder_->tcp_open() : 0));
@@ -302,39 +317,62 @@ std::string DnsLink::show(const CommandRequest&) const {
           if (sh.service == s.name && ph.pop == t->pops[pa.pop].name) why = ph.why;
         }
       }
+      const DnsOverride* o = overrides_ ? overrides_->find(t->pops[pa.pop].name, s.name) : nullptr;
+      json ov = nullptr;
+      if (o != nullptr) {
+        ov = {{"pop", o->pop},
+              {"service", o->service},
+              {"uid", o->uid},
+              {"user", o->user},
+              {"since_unix_ms", o->since_unix_ms}};
+      }
       pops.push_back({{"pop", t->pops[pa.pop].name},
                       {"region", t->pops[pa.pop].region},
+                      {"override", ov},
                       {"local", t->pops[pa.pop].name == config_->pop_name},
                       {"healthy", pa.healthy},
                       {"draining", pa.draining},
                       {"addresses", pa.a_count + pa.aaaa_count},
                       {"why", why}});
     }
-    services.push_back({{"name", s.name},
-                        {"owner", s.owner.text()},
-                        {"ttl", s.ttl},
-                        {"pending", s.pending},
-                        {"pending_ttl", s.pending_ttl},
-                        {"answers", s.answers},
-                        {"when_all_down", s.when_all_down == dns::WhenAllDown::All ? "all"
-                                                                                     : "static"},
-                        {"pops", pops}});
+    services.push_back(
+        {{"name", s.name},
+         {"owner", s.owner.text()},
+         {"ttl", s.ttl},
+         {"pending", s.pending},
+         {"pending_ttl", s.pending_ttl},
+         {"answers", s.answers},
+         {"when_all_down", s.when_all_down == dns::WhenAllDown::All ? "all" : "static"},
+         {"pops", pops}});
   }
-  json doc = {{"listen", nullptr},
-              {"nsid", nsid_},
-              {"generation", generation_},
-              {"rebuilds", rebuilds_},
-              {"last_build_us",
-               std::chrono::duration_cast<std::chrono::microseconds>(last_build_).count()},
-              {"geo",
-               {{"nets", config_->dns->nets},
-                {"nets_entries", geo_ ? geo_->nets_entries() : 0},
-                {"mmdb", config_->dns->mmdb},
-                {"mmdb_open", geo_ && geo_->has_mmdb()},
-                {"error", geo_error_}}},
-              {"responder_error", responder_error_},
-              {"zones", zones},
-              {"services", services}};
+  json doc = {
+      {"listen", nullptr},
+      {"nsid", nsid_},
+      {"generation", generation_},
+      {"rebuilds", rebuilds_},
+      {"last_build_us", std::chrono::duration_cast<std::chrono::microseconds>(last_build_).count()},
+      {"geo",
+       {{"nets", config_->dns->nets},
+        {"nets_entries", geo_ ? geo_->nets_entries() : 0},
+        {"mmdb", config_->dns->mmdb},
+        {"mmdb_open", geo_ && geo_->has_mmdb()},
+        {"error", geo_error_}}},
+      {"responder_error", responder_error_},
+      {"overrides",
+       [this] {
+         json a = json::array();
+         if (!overrides_) return a;
+         for (const DnsOverride& o : overrides_->all()) {
+           a.push_back({{"pop", o.pop},
+                        {"service", o.service},
+                        {"uid", o.uid},
+                        {"user", o.user},
+                        {"since_unix_ms", o.since_unix_ms}});
+         }
+         return a;
+       }()},
+      {"zones", zones},
+      {"services", services}};
   status(doc);
   return ok_json(doc);
 }
@@ -343,7 +381,8 @@ std::string DnsLink::show(const CommandRequest&) const {
 // optionally passing ECS), decoded, with the explanation.
 std::string DnsLink::query(const CommandRequest& req) const {
   const std::shared_ptr<const dns::Table> t = tables_.load();
-  if (!t) return reply_error(reply::kNotReady, "DNS is off: steerd's configuration has no [dns] table");
+  if (!t)
+    return reply_error(reply::kNotReady, "DNS is off: steerd's configuration has no [dns] table");
   uint16_t qtype = 0;
   if (!dns::parse_type(req.args[1], qtype)) {
     return reply_error(reply::kBadArgument, fmt::format("'{}' is not a record type", req.args[1]));
@@ -365,11 +404,13 @@ std::string DnsLink::query(const CommandRequest& req) const {
   dns::Explanation why;
   const size_t n = dns::answer(*t, *q, dns::Client{*client, true}, out, 0, scratch, &why);
   auto d = dns::decode_message({out.data(), n});
-  if (!d) return reply_error(reply::kRuntimeError, "cannot decode our own answer: " + d.error().message);
+  if (!d)
+    return reply_error(reply::kRuntimeError, "cannot decode our own answer: " + d.error().message);
   auto records = [](const std::vector<dns::DecodedRecord>& rs) {
     json a = json::array();
     for (const dns::DecodedRecord& r : rs) {
-      a.push_back({{"name", r.owner}, {"type", dns::type_name(r.type)}, {"ttl", r.ttl}, {"data", r.data}});
+      a.push_back(
+          {{"name", r.owner}, {"type", dns::type_name(r.type)}, {"ttl", r.ttl}, {"data", r.data}});
     }
     return a;
   };
@@ -392,12 +433,73 @@ std::string DnsLink::query(const CommandRequest& req) const {
                   {"generation", t->generation}});
 }
 
+std::string DnsLink::set_override(const CommandRequest& req, bool pop_command, bool disable) {
+  if (!config_ || !config_->dns || !overrides_) {
+    return reply_error(reply::kNotReady, "DNS is off: steerd's configuration has no [dns] table");
+  }
+  const dns::DnsConfig& c = *config_->dns;
+  auto is_pop = [&](std::string_view name) {
+    return std::any_of(c.pops.begin(), c.pops.end(), [&](const auto& p) { return p.name == name; });
+  };
+  std::string pop = "*", service = "*";
+  if (pop_command) {
+    pop = std::string(req.args[0]);
+    if (!is_pop(pop)) return reply_error(reply::kNotFound, fmt::format("no [[dns.pop]] '{}'", pop));
+  } else {
+    service = std::string(req.args[0]);
+    if (std::none_of(c.services.begin(), c.services.end(),
+                     [&](const auto& s) { return s.name == service; })) {
+      return reply_error(reply::kNotFound, fmt::format("no [[dns.service]] '{}'", service));
+    }
+    if (req.args.size() > 1) {
+      pop = std::string(req.args[1]);
+      if (!is_pop(pop))
+        return reply_error(reply::kNotFound, fmt::format("no [[dns.pop]] '{}'", pop));
+    }
+  }
+  const std::string what = pop_command  ? fmt::format("pop {} (every service)", pop)
+                           : pop == "*" ? fmt::format("service {} (every PoP)", service)
+                                        : fmt::format("service {} at {}", service, pop);
+  if (disable) {
+    if (auto r = overrides_->disable(pop, service, req.peer, unix_ms_now()); !r) {
+      return reply_error(reply::kRuntimeError, r.error().message);
+    }
+  } else {
+    auto r = overrides_->enable(pop, service);
+    if (!r) return reply_error(reply::kRuntimeError, r.error().message);
+    if (!*r) return reply_error(reply::kNotFound, fmt::format("no DNS override of {}", what));
+  }
+  events_.add(fmt::format("{}: dns {} {}: {}", req.peer.text(), disable ? "disable" : "enable",
+                          what,
+                          disable ? "out of DNS answers (BGP and the dataplane unchanged)"
+                                  : "back in DNS answers when healthy"));
+  rebuild();
+  return reply_json(json{{"pop", pop}, {"service", service}, {"disabled", disable}}.dump(), "done");
+}
+
 void DnsLink::register_commands(CommandTable& t) {
   t.add({"show dns", "", "zones, services, each PoP's state and why; the responder", 0, 0, "",
          [this](const CommandRequest& r, const Respond& respond) { respond(show(r)); }});
   t.add({"dns query", "NAME TYPE CLIENT [ECS]",
          "the answer a resolver at CLIENT gets (with an ECS prefix), and why", 3, 4, "",
          [this](const CommandRequest& r, const Respond& respond) { respond(query(r)); }});
+  for (const bool disable : {true, false}) {
+    const char* verb = disable ? "disable" : "enable";
+    t.add({fmt::format("dns pop {}", verb), "POP",
+           disable ? "take a PoP out of DNS answers (BGP and the dataplane unchanged)"
+                   : "put a PoP back in DNS answers",
+           1, 1, "change DNS answers",
+           [this, disable](const CommandRequest& r, const Respond& respond) {
+             respond(set_override(r, true, disable));
+           }});
+    t.add({fmt::format("dns service {}", verb), "SERVICE [POP]",
+           disable ? "take a service (at one PoP, or everywhere) out of DNS answers"
+                   : "put a service back in DNS answers",
+           1, 2, "change DNS answers",
+           [this, disable](const CommandRequest& r, const Respond& respond) {
+             respond(set_override(r, false, disable));
+           }});
+  }
 }
 
 }  // namespace steer::control

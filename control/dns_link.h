@@ -11,12 +11,14 @@
 //   a remote PoP     steerd's probes of it are all up (ServiceHealth::dns)
 // It owns the responder's life cycle (started when [dns] appears, restarted when its sockets
 // or threads change, stopped when [dns] goes), the geo map (rebuilt when the PoPs or the geo
-// files change), and registers `show dns` and `dns query`. Control thread only; the
+// files change), the operators' DNS overrides (control/dns_overrides.h), and registers
+// `show dns`, `dns query`, `dns pop|service disable|enable`. Control thread only; the
 // responder's threads only read the published tables.
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <asio.hpp>
@@ -24,6 +26,7 @@
 #include "common/command_table.h"
 #include "common/publish.h"
 #include "control/bgp_link.h"
+#include "control/dns_overrides.h"
 #include "control/events.h"
 #include "control/module.h"
 #include "dns/build.h"
@@ -55,6 +58,8 @@ class DnsLink final : public Module {
   void register_commands(CommandTable& t);
   std::string show(const CommandRequest& req) const;
   std::string query(const CommandRequest& req) const;
+  // dns pop|service disable|enable ...
+  std::string set_override(const CommandRequest& req, bool pop_command, bool disable);
 
   asio::io_context& io_;
   Events& events_;
@@ -73,6 +78,7 @@ class DnsLink final : public Module {
   std::chrono::nanoseconds last_build_{0};
   asio::steady_timer file_timer_;
   std::string files_stamp_;  // the geo files' sizes and times when the map was built
+  std::optional<DnsOverrides> overrides_;  // loaded with the first [dns]
   bool stopped_ = false;
 };
 

@@ -176,6 +176,7 @@ void service_answer(Ctx& c, const Service& s, uint16_t family_type, Owner owner,
   }
   const uint32_t ttl = service_ttl(c, s);
   uint16_t left = s.answers;
+  bool failed_open = false;
   bool any_family = false;
   for (const PopAnswers& pa : s.pops) {
     any_family = any_family || (family_type == type::kA ? pa.a_count : pa.aaaa_count) > 0;
@@ -197,8 +198,11 @@ void service_answer(Ctx& c, const Service& s, uint16_t family_type, Owner owner,
   if (left == s.answers) pass([](const PopAnswers& pa) { return pa.healthy && pa.draining; });
   if (left == s.answers) {
     if (s.when_all_down == WhenAllDown::All) {
-      pass([](const PopAnswers&) { return true; });
-      if (left != s.answers) ++c.n.fail_open;
+      pass([](const PopAnswers& pa) { return !pa.disabled; });
+      if (left != s.answers) {
+        ++c.n.fail_open;
+        failed_open = true;
+      }
     } else {
       left = static_cast<uint16_t>(
           left - put_pop_records(c, s.fallback, family_type, left, ttl, owner));
@@ -211,11 +215,13 @@ void service_answer(Ctx& c, const Service& s, uint16_t family_type, Owner owner,
       const PopAnswers& pa = s.pops[s.by_pop[pop]];
       c.why->pops.push_back(fmt::format(
           "{}: {}{}, {} address(es) of this family", c.t.pops[pop].name,
-          pa.healthy ? "healthy" : "down", pa.draining ? " (draining)" : "",
+          pa.disabled ? "disabled by an operator" : pa.healthy ? "healthy" : "down",
+          pa.draining ? " (draining)" : "",
           family_type == type::kA ? pa.a_count : pa.aaaa_count));
     }
-    c.why->outcome = fmt::format("service {}: {} address(es), TTL {}", s.name,
-                                 s.answers - left, ttl);
+    c.why->outcome = fmt::format("service {}: {} address(es), TTL {}{}", s.name,
+                                 s.answers - left, ttl,
+                                 failed_open ? " (no PoP is up: every PoP, failing open)" : "");
   }
   if (left == s.answers && !c.truncated) {
     // Nothing of this family anywhere (or nothing to hand out): NODATA.

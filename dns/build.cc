@@ -172,8 +172,9 @@ std::shared_ptr<const Table> build_table(const BuildInputs& in) {
       }
       address_records(addresses, pa);
       const PopState st = in.state ? in.state(sc, sp) : PopState{};
-      pa.healthy = st.healthy;
+      pa.healthy = st.healthy && !st.disabled;
       pa.draining = st.draining;
+      pa.disabled = st.disabled;
       s.pending = s.pending || st.pending;
       s.by_pop[pa.pop] = static_cast<int16_t>(s.pops.size());
       s.pops.push_back(std::move(pa));

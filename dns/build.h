@@ -25,6 +25,7 @@ struct PopState {
   bool healthy = false;
   bool draining = false;  // healthy but on its way out (BGP drain): last resort
   bool pending = false;   // a change is on its way: answers get the pending TTL
+  bool disabled = false;  // an operator took it out of DNS answers: never handed out
 };
 
 struct BuildInputs {

@@ -65,6 +65,7 @@ struct PopAnswers {
   uint16_t pop = 0;  // index in Table::pops
   bool healthy = false;
   bool draining = false;  // handed out only when no PoP is healthy and not draining
+  bool disabled = false;  // by an operator: never handed out, not even to fail open
   uint16_t a_count = 0, aaaa_count = 0;
   std::vector<uint8_t> a, aaaa;  // records: c0 0c TYPE CLASS TTL RDLENGTH RDATA
 };

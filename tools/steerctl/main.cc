@@ -34,6 +34,7 @@
 #include "hashing/maglev.h"
 #include "tools/steerctl/client.h"
 #include "tools/steerctl/dataplane_view.h"
+#include "tools/steerctl/dns_view.h"
 #include "tools/steerctl/plan.h"
 #include "tools/steerctl/steerd_view.h"
 
@@ -498,6 +499,50 @@ Command add_configure_command(CLI::App& root) {
   return Command{cmd, run};
 }
 
+// ---- steerd: dns ----------------------------------------------------------------------------
+
+Command add_dns_command(CLI::App& root) {
+  auto o = std::make_shared<SteerdOptions>();
+  auto name = std::make_shared<std::string>();
+  auto qtype = std::make_shared<std::string>("A");
+  auto client = std::make_shared<std::string>();
+  auto ecs = std::make_shared<std::string>();
+  auto words = std::make_shared<std::vector<std::string>>();
+  CLI::App* cmd = root.add_subcommand(
+      "dns", "The DNS responder: show, query (which answer a client gets and why), overrides");
+  add_steerd_options(cmd, *o);
+  cmd->require_subcommand(1);
+  cmd->fallthrough();
+  CLI::App* show = cmd->add_subcommand("show", "Zones, services, each PoP's state and why");
+  CLI::App* query = cmd->add_subcommand("query", "The answer a resolver at --client gets, and why");
+  query->add_option("name", *name, "the name asked, e.g. web.lb.example.com")->required();
+  query->add_option("type", *qtype, "the record type (default A)");
+  query->add_option("--client", *client, "the resolver's address")->required();
+  query->add_option("--ecs", *ecs, "an EDNS Client Subnet prefix it sends, e.g. 198.51.100.0/24");
+  CLI::App* pop = cmd->add_subcommand("pop", "Take a PoP out of DNS answers, or put it back");
+  pop->add_option("words", *words, "disable|enable POP")->expected(2)->required();
+  CLI::App* service =
+      cmd->add_subcommand("service", "Take a service out of DNS answers, or put it back");
+  service->add_option("words", *words, "disable|enable SERVICE [POP]")->expected(2, 3)->required();
+  cmd->footer(
+      "DNS overrides take a PoP or a service out of DNS answers only: BGP keeps announcing and\n"
+      "the dataplane keeps forwarding (established users stay; new resolvers go elsewhere).\n"
+      "They persist across reloads and restarts, with who set them and when.\n");
+  // steerd checks the words (9xxx: exit 2).
+  auto run = [=]() -> int {
+    if (show->parsed()) return steerd_request(*o, "show dns", format_dns_show);
+    if (query->parsed()) {
+      std::string req = fmt::format("dns query {} {} {}", *name, *qtype, *client);
+      if (!ecs->empty()) req += " " + *ecs;
+      return steerd_request(*o, req, format_dns_query);
+    }
+    std::string req = pop->parsed() ? "dns pop" : "dns service";
+    for (const std::string& w : *words) req += " " + w;
+    return steerd_request(*o, req, format_dns_done);
+  };
+  return Command{cmd, run};
+}
+
 // ---- entry point --------------------------------------------------------------------------
 
 // One line for a CLI11 parse error, with a pointer to the help of the command that was given.
@@ -533,6 +578,7 @@ int run(int argc, char** argv) {
   commands.push_back(add_show_command(root));
   commands.push_back(add_backend_command(root));
   commands.push_back(add_bgp_command(root));
+  commands.push_back(add_dns_command(root));
   commands.push_back(add_configure_command(root));
 
   try {

@@ -94,6 +94,20 @@ Result<std::string> format_status(std::string_view text) {
     } else {
       out += "BGP: off (no [bgp] in the configuration)\n";
     }
+    if (d.contains("dns") && !d.at("dns").is_null()) {
+      const json& n = d.at("dns");
+      std::string listen;
+      for (const json& l : n.at("listen")) listen += (listen.empty() ? "" : ", ") + str(l);
+      out += fmt::format("DNS: {} on {}; table generation {}, {} queries{}\n",
+                         n.at("answering").get<bool>() ? "answering" : "NOT ANSWERING",
+                         listen.empty() ? "-" : listen, n.at("generation").get<uint64_t>(),
+                         n.at("queries").get<uint64_t>(),
+                         str(n.at("error")).empty() || n.at("error").get<std::string>().empty()
+                             ? ""
+                             : " — " + str(n.at("error")));
+    } else {
+      out += "DNS: off (no [dns] in the configuration)\n";
+    }
     return out;
   });
 }

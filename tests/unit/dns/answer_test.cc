@@ -371,6 +371,24 @@ TEST(Answer, DrainingPopsAreALastResortThenEveryPopFailsOpen) {
   EXPECT_EQ(texts(f.ask(q("web.lb.example.com.")).answer), std::vector<std::string>{"192.0.2.250"});
 }
 
+TEST(Answer, APopAnOperatorDisabledIsNeverHandedOutNotEvenToFailOpen) {
+  Fixture f;
+  f.states["ams"].disabled = true;
+  f.build();
+  EXPECT_EQ(texts(f.ask(q("web.lb.example.com.")).answer),
+            (std::vector<std::string>{"192.0.2.10", "203.0.113.10"}));
+  f.states = {{"fra", {}}, {"ams", {.disabled = true}}, {"nyc", {}}};
+  f.build();
+  EXPECT_EQ(texts(f.ask(q("web.lb.example.com.")).answer),
+            (std::vector<std::string>{"192.0.2.10", "203.0.113.10"}))
+      << "fail open skips it";
+  f.states = {{"fra", {.disabled = true}}, {"ams", {.disabled = true}}, {"nyc", {.disabled = true}}};
+  f.build();
+  auto d = f.ask(q("web.lb.example.com."));
+  EXPECT_TRUE(d.answer.empty());
+  EXPECT_EQ(d.authority.size(), 1u) << "NODATA";
+}
+
 TEST(Answer, APendingChangeShortensTheTtlAndJitterStaysInItsBounds) {
   Fixture f;
   f.states["ams"].pending = true;

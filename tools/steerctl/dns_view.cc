@@ -1,0 +1,129 @@
+#include "tools/steerctl/dns_view.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace steer::tools {
+
+using nlohmann::json;
+
+namespace {
+
+template <class F>
+Result<std::string> guarded(std::string_view text, F&& f) {
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return fail("the daemon sent invalid JSON");
+  try {
+    return f(doc);
+  } catch (const json::exception& e) {
+    return fail(fmt::format("unexpected reply from the daemon: {}", e.what()));
+  }
+}
+
+std::string str(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "-";
+  return v.dump();
+}
+
+std::string records(const json& section, const char* title) {
+  if (section.empty()) return {};
+  std::string out = fmt::format(";; {}\n", title);
+  for (const json& r : section) {
+    out += fmt::format("{:<32} {:>6} {:<6} {}\n", str(r.at("name")), r.at("ttl").get<uint64_t>(),
+                       str(r.at("type")), str(r.at("data")));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> format_dns_show(std::string_view text) {
+  return guarded(text, [](const json& d) -> Result<std::string> {
+    std::string out;
+    std::string listen;
+    if (d.contains("dns") && !d.at("dns").is_null()) {
+      for (const json& l : d.at("dns").at("listen"))
+        listen += (listen.empty() ? "" : ", ") + str(l);
+    }
+    out += fmt::format("responder: {}; NSID {}; table generation {} ({} builds, last {} µs)\n",
+                       listen.empty() ? "NOT ANSWERING " + str(d.at("responder_error")) : listen,
+                       str(d.at("nsid")), d.at("generation").get<uint64_t>(),
+                       d.at("rebuilds").get<uint64_t>(), d.at("last_build_us").get<int64_t>());
+    const json& g = d.at("geo");
+    out += fmt::format("geo: nets {} ({} entries), mmdb {}{}{}\n",
+                       str(g.at("nets")).empty() ? "-" : str(g.at("nets")),
+                       g.at("nets_entries").get<uint64_t>(),
+                       str(g.at("mmdb")).empty() ? "-" : str(g.at("mmdb")),
+                       g.at("mmdb_open").get<bool>() ? " (open)" : "",
+                       str(g.at("error")).empty() ? "" : " — " + str(g.at("error")));
+    for (const json& z : d.at("zones")) {
+      out +=
+          fmt::format("zone {} ({} records)\n", str(z.at("name")), z.at("records").get<uint64_t>());
+    }
+    for (const json& s : d.at("services")) {
+      out += fmt::format(
+          "\nservice {} ({}): TTL {}{}, {} address(es) per answer, when all down: {}\n",
+          str(s.at("name")), str(s.at("owner")), s.at("ttl").get<uint64_t>(),
+          s.at("pending").get<bool>()
+              ? fmt::format(" (now {}: a change is pending)", s.at("pending_ttl").get<uint64_t>())
+              : "",
+          s.at("answers").get<uint64_t>(), str(s.at("when_all_down")));
+      out += fmt::format("  {:<10} {:<12} {:<10} {:>9}  {}\n", "POP", "REGION", "STATE",
+                         "ADDRESSES", "WHY");
+      for (const json& p : s.at("pops")) {
+        std::string state = p.at("healthy").get<bool>() ? "up" : "down";
+        if (p.at("draining").get<bool>()) state += " drain";
+        if (!p.at("override").is_null()) state = "disabled";
+        std::string why = str(p.at("why"));
+        if (!p.at("override").is_null()) {
+          why = fmt::format("disabled in DNS by uid {} {}; {}",
+                            p.at("override").at("uid").get<uint64_t>(),
+                            str(p.at("override").at("user")), why);
+        }
+        out += fmt::format("  {:<10} {:<12} {:<10} {:>9}  {}{}\n", str(p.at("pop")),
+                           str(p.at("region")), state, p.at("addresses").get<uint64_t>(), why,
+                           p.at("local").get<bool>() ? " (this PoP)" : "");
+      }
+    }
+    return out;
+  });
+}
+
+Result<std::string> format_dns_query(std::string_view text) {
+  return guarded(text, [](const json& d) -> Result<std::string> {
+    std::string out =
+        fmt::format(";; {}{}{}", str(d.at("rcode")), d.at("aa").get<bool>() ? ", aa" : "",
+                    d.at("tc").get<bool>() ? ", tc" : "");
+    if (!d.at("ecs_scope").is_null())
+      out += fmt::format(", ECS scope /{}", d.at("ecs_scope").get<uint64_t>());
+    out += fmt::format(" (table generation {})\n", d.at("generation").get<uint64_t>());
+    out += records(d.at("answer"), "ANSWER");
+    out += records(d.at("authority"), "AUTHORITY");
+    out += records(d.at("additional"), "ADDITIONAL");
+    out += fmt::format(";; why: {}{}\n", str(d.at("outcome")),
+                       str(d.at("zone")).empty() ? "" : " (zone " + str(d.at("zone")) + ")");
+    const json& loc = d.at("location");
+    if (!str(loc.at("matched")).empty()) {
+      out += fmt::format(";; client located by {}: {} (scope /{})\n", str(loc.at("source")),
+                         str(loc.at("matched")), loc.at("scope").get<uint64_t>());
+    }
+    for (const json& p : d.at("pops")) out += fmt::format(";;   {}\n", str(p));
+    return out;
+  });
+}
+
+Result<std::string> format_dns_done(std::string_view text) {
+  return guarded(text, [](const json& d) -> Result<std::string> {
+    const std::string what =
+        str(d.at("pop")) == "*" ? fmt::format("service {} (every PoP)", str(d.at("service")))
+        : str(d.at("service")) == "*"
+            ? fmt::format("PoP {} (every service)", str(d.at("pop")))
+            : fmt::format("service {} at {}", str(d.at("service")), str(d.at("pop")));
+    return fmt::format(
+        "{}: {}\n", what,
+        d.at("disabled").get<bool>() ? "out of DNS answers" : "back in DNS answers when healthy");
+  });
+}
+
+}  // namespace steer::tools
