@@ -156,6 +156,7 @@ void Announcer::evaluate() {
   for (const auto& [name, u] : units_) {
     UnitInput ui;
     ui.healthy = u.health.healthy;
+    ui.needs_dataplane = u.health.needs_dataplane;
     ui.health = u.health.health;
     if (const RouteOverride* o = overrides_.find(u.health.label())) {
       ui.admin = o->admin;

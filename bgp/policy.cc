@@ -98,7 +98,7 @@ std::vector<Decision> Policy::evaluate(const PolicyInputs& in, Clock::time_point
     if (input.admin == Admin::Withdraw) {
       why = fmt::format("withdrawn by operator ({})", input.admin_by);
       by_operator = true;
-    } else if (!in.dataplane_ok) {
+    } else if (!in.dataplane_ok && input.needs_dataplane) {
       why = fmt::format("dataplane not forwarding: {}", in.dataplane);
     } else if (input.admin == Admin::Drain) {
       by_operator = true;

@@ -7,7 +7,8 @@
 //
 //   operator withdraw                  -> Withdrawn   at once
 //   dataplane not alive                -> Withdrawn   at once, past the safety valve (an LB that
-//                                                     forwards nothing black-holes its VIPs)
+//                                                     forwards nothing black-holes its VIPs);
+//                                                     not for units that do not need it
 //   operator drain                     -> Draining for `drain`, then Withdrawn
 //   operator announce                  -> Announced   at once (health ignored)
 //   unhealthy                          -> Withdrawn   at once, unless the safety valve holds it
@@ -62,6 +63,9 @@ struct PolicyOptions {
 
 struct UnitInput {
   bool healthy = false;
+  // False for a route that does not go through the dataplane (the DNS responder's own
+  // address): a dead dataplane does not withdraw it.
+  bool needs_dataplane = true;
   std::string health;  // in words: "web 3/4 up (needs 2); echo 4/4 up (needs 1)"
   Admin admin = Admin::Auto;
   Clock::time_point admin_since{};  // when the override was set (the drain's start)

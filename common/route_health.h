@@ -17,6 +17,9 @@ struct RouteHealth {
   std::vector<std::string> vips;  // names of the VIPs it stands for
   bool healthy = false;
   std::string health;  // in words: "healthy: web 3/4 up (needs 2); echo 4/4 up (needs 1)"
+  // False for a route the dataplane does not carry (the DNS responder's own address): a dead
+  // dataplane does not withdraw it.
+  bool needs_dataplane = true;
 
   // "192.0.2.10" or "group edge_v4": how operators and logs name it.
   std::string label() const { return group.empty() ? route.address.to_string() : "group " + group; }

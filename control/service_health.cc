@@ -38,6 +38,38 @@ const std::vector<IpAddress>& dns_probes(const dns::ServicePopConfig& pop) {
 
 }  // namespace
 
+namespace {
+
+// The probe of the responder's own announced address: the first zone's SOA, every 500 ms.
+health::Target dns_self_target(const Config& config, const IpAddress& address) {
+  CheckConfig check;
+  check.name = "dns-self";
+  check.type = CheckType::Dns;
+  check.interval_ms = 500;
+  check.timeout_ms = 250;
+  check.rise = 2;
+  check.fall = 2;
+  check.query = config.dns->zones.empty() ? "." : config.dns->zones.front().apex.text();
+  check.qtype = 6;  // SOA
+  check.expect_rcode = 0;
+  uint16_t port = 53;
+  for (const dns::ListenAddress& l : config.dns->listen) {
+    if (l.address == address) port = l.port;
+  }
+  check.port = port;
+  return health::Target{dns_self_key(config, address), address, port, check};
+}
+
+}  // namespace
+
+std::string dns_self_key(const Config& config, const IpAddress& address) {
+  uint16_t port = 53;
+  for (const dns::ListenAddress& l : config.dns->listen) {
+    if (l.address == address) port = l.port;
+  }
+  return fmt::format("{}:{}/dns-self", address_for_port(address), port);
+}
+
 std::string dns_probe_key(const dns::ServicePopConfig& pop, const dns::ServiceConfig& service,
                           const Config& config, const IpAddress& address) {
   return fmt::format("{}:{}/{}", address_for_port(address), dns_port(pop, service, config),
@@ -55,6 +87,10 @@ std::vector<health::Target> health_targets(const Config& config) {
     }
   }
   if (config.dns) {
+    for (const IpAddress& a : config.dns->announce) {
+      health::Target t = dns_self_target(config, a);
+      targets.emplace(t.key, std::move(t));
+    }
     for (const dns::ServiceConfig& s : config.dns->services) {
       for (const dns::ServicePopConfig& p : s.pops) {
         if (p.pop == config.pop_name) continue;  // the local PoP: its VIPs' own checks
@@ -212,6 +248,20 @@ ServiceHealth compute_service_health(const ServiceInputs& in) {
     RouteHealth& r = addresses[vv.config->address];
     r.route = IpPrefix::host(vv.config->address);
     combine(r, vv, all);
+  }
+  if (config.dns) {
+    // The responder's own addresses: announced while it answers steerd's probe of them, and
+    // not withdrawn with a dead dataplane (DNS does not go through it).
+    for (const IpAddress& a : config.dns->announce) {
+      RouteHealth& r = addresses[a];
+      r.route = IpPrefix::host(a);
+      r.vips = {"dns"};
+      r.needs_dataplane = false;
+      const health::State st = in.verdict(dns_self_key(config, a));
+      r.healthy = st == health::State::Up;
+      r.health = fmt::format("the DNS responder {} steerd's probe ({})",
+                             r.healthy ? "answers" : "does not answer", health::state_name(st));
+    }
   }
   for (auto& [address, r] : addresses) h.routes.push_back(std::move(r));
   if (config.bgp) {

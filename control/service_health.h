@@ -126,6 +126,8 @@ ServiceHealth compute_service_health(const ServiceInputs& in);
 // The health-check target of a backend of a VIP: "ADDRESS:PORT/CHECK", or "" without a check.
 std::string target_key(const Config& config, const VipConfig& vip, const BackendConfig& backend);
 uint16_t target_port(const Config& config, const VipConfig& vip, const BackendConfig& backend);
+// The key of steerd's own probe of a [dns] announce address, and its target.
+std::string dns_self_key(const Config& config, const IpAddress& address);
 // The target key of a remote DNS PoP's probe of `address` (same form as a backend's).
 std::string dns_probe_key(const dns::ServicePopConfig& pop, const dns::ServiceConfig& service,
                           const Config& config, const IpAddress& address);

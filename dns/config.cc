@@ -219,10 +219,41 @@ void check_pending_ttl(const Section& s, uint32_t ttl, bool ttl_ok, uint32_t pen
                         : "set pending_ttl too: it may not exceed ttl");
 }
 
+// [dns] announce: listen addresses BGP announces while the responder answers its probe.
+void parse_announce(const Section& s, const DnsContext& c, DnsConfig& d) {
+  const toml::node* n = s.get("announce");
+  if (n == nullptr) return;
+  std::vector<IpAddress> list;
+  if (!address_list(s, "announce", list)) return;
+  if (!c.bgp) {
+    s.error(*n, "'dns.announce' needs [bgp]: steerd announces the addresses through BIRD",
+            "add a [bgp] table, or remove announce");
+    return;
+  }
+  for (const IpAddress& a : list) {
+    const bool listened = std::any_of(d.listen.begin(), d.listen.end(), [&](const ListenAddress& l) {
+      return l.address == a;
+    });
+    if (!listened) {
+      s.error(*n, fmt::format("'dns.announce': {} is not one of the listen addresses", a),
+              "announce the address the responder answers on (bound explicitly in listen)");
+      return;
+    }
+    for (const DnsContext::Vip& v : c.vips) {
+      if (v.address == a) {
+        s.error(*n, fmt::format("'dns.announce': {} is the address of VIP '{}'", a, v.name),
+                "the DNS address and the VIPs are announced separately: give DNS its own");
+        return;
+      }
+    }
+  }
+  d.announce = std::move(list);
+}
+
 void parse_settings(Section& s, DnsConfig& d) {
   s.only({"listen", "threads", "nsid", "identity", "udp_size", "tcp_idle_ms", "tcp_connections",
-          "ttl", "pending_ttl", "ttl_jitter", "answers", "nets", "mmdb", "rrl", "regions", "pop",
-          "zone", "service"});
+          "ttl", "pending_ttl", "ttl_jitter", "answers", "announce", "nets", "mmdb", "rrl",
+          "regions", "pop", "zone", "service"});
   s.missing("listen", "[dns] needs 'listen', the addresses to answer on",
             "for example listen = [\"192.0.2.53:53\", \"[2001:db8::53]:53\"]");
   parse_listen_list(s, d);
@@ -1088,6 +1119,7 @@ std::optional<DnsConfig> parse_section(const toml::table& root, const DnsContext
   DnsConfig d;
   Section s(*t, "dns", sink);
   parse_settings(s, d);
+  parse_announce(s, context, d);
   if (const toml::table* rrl = sub_table(*t, "rrl", "dns.rrl", sink)) parse_rrl(*rrl, d.rrl, sink);
 
   Pops pops;

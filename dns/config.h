@@ -120,6 +120,9 @@ struct DnsConfig {
   uint32_t pending_ttl = 10;
   double ttl_jitter = 0;
   uint16_t answers = 2;
+  // Listen addresses to announce through BIRD like a VIP ([bgp] needed), each while the
+  // responder answers steerd's own probe of it (a DNS query for the first zone's SOA).
+  std::vector<IpAddress> announce;
   std::string nets;  // path of the nets file ("" = none)
   std::string mmdb;  // path of a MaxMind-format database ("" = none)
   std::vector<std::pair<std::string, std::vector<std::string>>> regions;
@@ -139,6 +142,7 @@ struct DnsContext {
   };
   std::vector<Vip> vips;
   std::vector<std::string> checks;  // [check.NAME] names
+  bool bgp = false;                 // the configuration has [bgp]
   // The port of a check (0: the VIP's port, which a remote probe has not got).
   std::vector<std::pair<std::string, uint16_t>> check_ports;
 };

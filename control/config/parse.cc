@@ -97,6 +97,7 @@ Config parse_root(const toml::table& root, Sink& sink) {
   c.bgp = bgp::parse_section(root, vips, sink);
   dns::DnsContext dns;
   dns.local_pop = c.pop_name;
+  dns.bgp = c.bgp.has_value();
   for (const VipConfig& v : c.vips) dns.vips.push_back({v.name, v.address});
   for (const auto& [name, check] : c.checks) {
     dns.checks.push_back(name);

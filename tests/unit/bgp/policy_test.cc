@@ -145,6 +145,21 @@ TEST(BgpPolicy, DataplaneDownWithdrawsEverythingPastTheValve) {
   EXPECT_EQ(h.at(4200).size(), 4u);
 }
 
+TEST(BgpPolicy, AUnitThatDoesNotNeedTheDataplaneOutlivesIt) {
+  Harness h({"vip", "dns"});
+  h.in.units["dns"].needs_dataplane = false;
+  h.settle();
+  h.in.dataplane_ok = false;
+  h.in.dataplane = "down";
+  auto d = h.at(2100);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].unit, "vip");
+  EXPECT_EQ(h.state("dns"), RouteState::Announced) << "its own health decides";
+  h.health("dns", false);
+  h.at(2200);
+  EXPECT_EQ(h.state("dns"), RouteState::Withdrawn);
+}
+
 TEST(BgpPolicy, SafetyValveHoldsWithdrawalsBeyondTheShareAndSaysSo) {
   Harness h({"a", "b", "c", "d"});  // share 0.5 of 4: two per window
   h.settle();
