@@ -341,5 +341,92 @@ TEST(ServiceHealth, AValueKeepsItsConfigAlive) {
   EXPECT_EQ(h.vip("nope"), nullptr);
 }
 
+
+// [dns]: a service with the local PoP (its VIP) and a remote one (probed), and the responder's
+// own address announced through BGP.
+constexpr const char* kDns = R"(
+[pop]
+name = "fra"
+[bgp]
+socket = "/run/bird.ctl"
+local_as = 65001
+[check.t]
+type = "tcp"
+port = 80
+[[vip]]
+name = "web"
+address = "192.0.2.10"
+port = 80
+  [[vip.backend]]
+  address = "10.0.0.1"
+  check = "t"
+[dns]
+listen = ["192.0.2.53:53"]
+announce = ["192.0.2.53"]
+[[dns.pop]]
+name = "fra"
+region = "eu"
+latitude = 50.1
+longitude = 8.7
+[[dns.pop]]
+name = "nyc"
+region = "us"
+latitude = 40.7
+longitude = -74.0
+[[dns.zone]]
+name = "lb.example.com."
+ns = ["ns1"]
+soa = { rname = "hostmaster" }
+records = [{ name = "ns1", type = "A", data = "192.0.2.53" }]
+[[dns.service]]
+name = "web"
+check = "t"
+  [[dns.service.pop]]
+  pop = "fra"
+  vips = ["web"]
+  [[dns.service.pop]]
+  pop = "nyc"
+  addresses = ["203.0.113.10"]
+  probe = ["203.0.113.1", "203.0.113.2"]
+)";
+
+TEST(ServiceHealth, DnsPopsAreTheLocalVipsAndTheRemoteProbes) {
+  Fixture f(kDns);
+  f.health = {{"10.0.0.1:80/t", State::Up}, {"203.0.113.1:80/t", State::Up},
+              {"203.0.113.2:80/t", State::Down}};
+  ServiceHealth h = f.compute();
+  ASSERT_EQ(h.dns.size(), 1u);
+  ASSERT_EQ(h.dns[0].pops.size(), 2u);
+  const DnsPopHealth& fra = h.dns[0].pops[0];
+  EXPECT_TRUE(fra.local);
+  EXPECT_TRUE(fra.healthy);
+  EXPECT_EQ(fra.why, "web 1/1 up (needs 1)");
+  const DnsPopHealth& nyc = h.dns[0].pops[1];
+  EXPECT_FALSE(nyc.local);
+  EXPECT_FALSE(nyc.healthy) << "every probe must be up";
+  EXPECT_EQ(nyc.why, "probes 1/2 up: 203.0.113.2:80/t down");
+  f.dataplane = DataplaneHealth::Down;
+  h = f.compute();
+  EXPECT_FALSE(h.dns[0].pops[0].healthy);
+  EXPECT_EQ(h.dns[0].pops[0].why, "dataplane down");
+}
+
+TEST(ServiceHealth, TheResponderAddressIsARouteOfItsOwnProbeThatOutlivesTheDataplane) {
+  Fixture f(kDns);
+  std::vector<std::string> keys;
+  for (const health::Target& t : health_targets(f.config)) keys.push_back(t.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"10.0.0.1:80/t", "192.0.2.53:53/dns-self",
+                                            "203.0.113.1:80/t", "203.0.113.2:80/t"}));
+  f.health = {{"192.0.2.53:53/dns-self", State::Up}};
+  ServiceHealth h = f.compute();
+  const RouteHealth* dns = route(h, "192.0.2.53");
+  ASSERT_NE(dns, nullptr);
+  EXPECT_TRUE(dns->healthy);
+  EXPECT_FALSE(dns->needs_dataplane);
+  EXPECT_EQ(dns->vips, std::vector<std::string>{"dns"});
+  f.health.clear();
+  EXPECT_FALSE(route(f.compute(), "192.0.2.53")->healthy);
+}
+
 }  // namespace
 }  // namespace steer::control

@@ -1125,3 +1125,25 @@ TEST(DnsConfig, ServiceUnknownKeys) {
 
 }  // namespace
 }  // namespace steer::dns
+
+namespace steer::dns {
+namespace {
+
+// [dns] announce: listen addresses BGP announces; [bgp] needed, not a VIP's address.
+TEST(DnsConfig, AnnounceNamesListenAddressesAndNeedsBgp) {
+  DnsContext with_bgp = context();
+  with_bgp.bgp = true;
+  const std::string listen = "listen = [\"192.0.2.53:53\", \"[2001:db8::53]:53\"]";
+  const DnsConfig d =
+      parsed(dns_with({listen, "announce = [\"192.0.2.53\", \"2001:db8::53\"]"}), with_bgp);
+  EXPECT_EQ(d.announce, (std::vector<IpAddress>{ip("192.0.2.53"), ip("2001:db8::53")}));
+  EXPECT_TRUE(one_error(dns_with({listen, "announce = [\"192.0.2.53\"]"}), "t.toml:3:12",
+                        "'dns.announce' needs [bgp]"));
+  EXPECT_TRUE(one_error(dns_with({listen, "announce = [\"192.0.2.54\"]"}), "t.toml:3:12",
+                        "192.0.2.54 is not one of the listen addresses", "", with_bgp));
+  EXPECT_TRUE(one_error(dns_with({"listen = [\"192.0.2.10:53\"]", "announce = [\"192.0.2.10\"]"}),
+                        "t.toml:3:12", "is the address of VIP 'web'", "", with_bgp));
+}
+
+}  // namespace
+}  // namespace steer::dns
