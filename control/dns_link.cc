@@ -130,7 +130,7 @@ void DnsLink::reconfigure(const Config& c) {
               : c.dns->nsid;
   config_ = health_->config;
   // The table before the threads, so that they answer from the first datagram on.
-  rebuild();
+  rebuild_catalog();
   const dns::ResponderOptions want{c.dns->listen, c.dns->threads, c.dns->tcp_idle_ms,
                                    c.dns->tcp_connections};
   const bool same = responder_ && want.listen == responder_options_.listen &&
@@ -173,7 +173,7 @@ void DnsLink::watch_files() {
         geo_error_.clear();
         events_.add(fmt::format("dns: geo files changed: map rebuilt ({} nets entries{})",
                                 geo_->nets_entries(), geo_->has_mmdb() ? ", MMDB" : ""));
-        rebuild();
+        rebuild_catalog();
       } else {
         geo_error_ = geo.error().message;
         events_.add(
@@ -201,8 +201,34 @@ dns::PopState DnsLink::pop_state(const dns::ServiceConfig& s,
   return st;
 }
 
-void DnsLink::rebuild() {
+dns::BuildInputs DnsLink::build_inputs() {
+  dns::BuildInputs in;
+  in.config = &*config_->dns;
+  in.local_pop = config_->pop_name;
+  in.geo = geo_;
+  in.nsid = nsid_;
+  in.identity = config_->dns->identity.empty() ? nsid_ : config_->dns->identity;
+  return in;
+}
+
+void DnsLink::rebuild_catalog() {
   if (!config_ || !config_->dns) return;
+  std::map<std::string, IpAddress> vips;
+  for (const VipConfig& v : config_->vips) vips.emplace(v.name, v.address);
+  dns::BuildInputs in = build_inputs();
+  in.vip_address = [&vips](const std::string& name) -> std::optional<IpAddress> {
+    auto it = vips.find(name);
+    if (it == vips.end()) return std::nullopt;
+    return it->second;
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  catalog_ = dns::build_catalog(in);
+  last_catalog_build_ = std::chrono::steady_clock::now() - t0;
+  rebuild();
+}
+
+void DnsLink::rebuild() {
+  if (!config_ || !config_->dns || !catalog_) return;
   const Config& c = *config_;
   // The BGP decision of each local VIP address: withdrawn is not handed out, draining only
   // as a last resort, a pending change shortens the TTL.
@@ -212,15 +238,7 @@ void DnsLink::rebuild() {
   }
   std::map<std::string, IpAddress> vips;
   for (const VipConfig& v : c.vips) vips.emplace(v.name, v.address);
-  dns::BuildInputs in;
-  in.config = &*c.dns;
-  in.local_pop = c.pop_name;
-  in.geo = geo_;
-  in.vip_address = [&vips](const std::string& name) -> std::optional<IpAddress> {
-    auto it = vips.find(name);
-    if (it == vips.end()) return std::nullopt;
-    return it->second;
-  };
+  dns::BuildInputs in = build_inputs();
   in.state = [&](const dns::ServiceConfig& s, const dns::ServicePopConfig& p) {
     dns::PopState st = pop_state(s, p);
     if (p.pop != c.pop_name || routes.empty()) return st;
@@ -235,11 +253,9 @@ void DnsLink::rebuild() {
     }
     return st;
   };
-  in.nsid = nsid_;
-  in.identity = c.dns->identity.empty() ? nsid_ : c.dns->identity;
   in.generation = ++generation_;
   const auto t0 = std::chrono::steady_clock::now();
-  auto table = dns::build_table(in);
+  auto table = dns::build_table(catalog_, in);
   last_build_ = std::chrono::steady_clock::now() - t0;
   tables_.publish(std::move(table));
   ++rebuilds_;
@@ -307,17 +323,20 @@ std::string DnsLink::show(const CommandRequest&) const {
     zones.push_back({{"name", z.apex.text()}, {"records", z.records.size() + 1 + z.ns.size()}});
   }
   json services = json::array();
-  for (size_t i = 0; t && i < t->services.size(); ++i) {
-    const dns::Service& s = t->services[i];
+  for (size_t i = 0; t && i < t->catalog->services.size(); ++i) {
+    const dns::Service& s = t->catalog->services[i];
+    const std::vector<dns::PopInfo>& all_pops = t->catalog->pops;
     json pops = json::array();
-    for (const dns::PopAnswers& pa : s.pops) {
+    for (size_t k = 0; k < s.pops.size(); ++k) {
+      const dns::PopAnswers& pa = s.pops[k];
+      const dns::PopFlags& f = t->flag(s, k);
       std::string why;
       for (const DnsServiceHealth& sh : health_->dns) {
         for (const DnsPopHealth& ph : sh.pops) {
-          if (sh.service == s.name && ph.pop == t->pops[pa.pop].name) why = ph.why;
+          if (sh.service == s.name && ph.pop == all_pops[pa.pop].name) why = ph.why;
         }
       }
-      const DnsOverride* o = overrides_ ? overrides_->find(t->pops[pa.pop].name, s.name) : nullptr;
+      const DnsOverride* o = overrides_ ? overrides_->find(all_pops[pa.pop].name, s.name) : nullptr;
       json ov = nullptr;
       if (o != nullptr) {
         ov = {{"pop", o->pop},
@@ -326,12 +345,12 @@ std::string DnsLink::show(const CommandRequest&) const {
               {"user", o->user},
               {"since_unix_ms", o->since_unix_ms}};
       }
-      pops.push_back({{"pop", t->pops[pa.pop].name},
-                      {"region", t->pops[pa.pop].region},
+      pops.push_back({{"pop", all_pops[pa.pop].name},
+                      {"region", all_pops[pa.pop].region},
                       {"override", ov},
-                      {"local", t->pops[pa.pop].name == config_->pop_name},
-                      {"healthy", pa.healthy},
-                      {"draining", pa.draining},
+                      {"local", all_pops[pa.pop].name == config_->pop_name},
+                      {"healthy", f.healthy},
+                      {"draining", f.draining},
                       {"addresses", pa.a_count + pa.aaaa_count},
                       {"why", why}});
     }
@@ -339,7 +358,7 @@ std::string DnsLink::show(const CommandRequest&) const {
         {{"name", s.name},
          {"owner", s.owner.text()},
          {"ttl", s.ttl},
-         {"pending", s.pending},
+         {"pending", t->pending[i] != 0},
          {"pending_ttl", s.pending_ttl},
          {"answers", s.answers},
          {"when_all_down", s.when_all_down == dns::WhenAllDown::All ? "all" : "static"},

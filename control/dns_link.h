@@ -51,8 +51,12 @@ class DnsLink final : public Module {
   const dns::Responder* responder() const { return responder_.get(); }
 
  private:
+  // A new table over the current catalog (a health change, a BGP decision, an override).
   void rebuild();
+  // A new catalog (configuration, geo, identity), then a table over it.
+  void rebuild_catalog();
   void reconfigure(const Config& config);
+  dns::BuildInputs build_inputs();
   void watch_files();
   dns::PopState pop_state(const dns::ServiceConfig& s, const dns::ServicePopConfig& p) const;
   void register_commands(CommandTable& t);
@@ -69,13 +73,15 @@ class DnsLink final : public Module {
   dns::ResponderOptions responder_options_;  // what the running responder was started with
   std::shared_ptr<const dns::Geo> geo_;
   std::string geo_error_;
+  std::shared_ptr<const dns::Catalog> catalog_;
   PublishCell<dns::Table> tables_;
   std::unique_ptr<dns::Responder> responder_;
   std::string responder_error_;
   std::string nsid_;
   uint64_t generation_ = 0;
   uint64_t rebuilds_ = 0;
-  std::chrono::nanoseconds last_build_{0};
+  std::chrono::nanoseconds last_build_{0};          // the last table (health) build
+  std::chrono::nanoseconds last_catalog_build_{0};  // the last catalog build
   asio::steady_timer file_timer_;
   std::string files_stamp_;  // the geo files' sizes and times when the map was built
   std::optional<DnsOverrides> overrides_;  // loaded with the first [dns]

@@ -26,6 +26,7 @@ struct Owner {
 
 struct Ctx {
   const Table& t;
+  const Catalog& k;
   const Query& q;
   std::span<const uint8_t> msg;
   Writer& w;
@@ -86,7 +87,7 @@ void put_soa(Ctx& c, const Zone& z, bool question_zone) {
 
 // A/AAAA of a name found in our zones, in the additional section (glue, MX/NS/SRV targets).
 void put_additional_addresses(Ctx& c, const Name& target) {
-  const Zone* z = c.t.zone_of(target);
+  const Zone* z = c.k.zone_of(target);
   if (z == nullptr) return;
   const Node* node = z->find(target.wire());
   if (node == nullptr) return;
@@ -147,16 +148,17 @@ uint16_t put_pop_records(Ctx& c, const PopAnswers& pa, uint16_t family_type, uin
   return written;
 }
 
-uint32_t service_ttl(const Ctx& c, const Service& s) {
-  const uint32_t base = s.pending ? std::min(s.pending_ttl, s.ttl) : s.ttl;
+uint32_t service_ttl(const Ctx& c, const Service& s, size_t index) {
+  const uint32_t base = c.t.pending[index] != 0 ? std::min(s.pending_ttl, s.ttl) : s.ttl;
   if (s.ttl_jitter <= 0 || base == 0) return base;
   const auto span = static_cast<uint32_t>(static_cast<double>(base) * s.ttl_jitter);
   return span == 0 ? base : base - c.random % (span + 1);
 }
 
 // A or AAAA for a service name (see the DOC block of answer.h).
-void service_answer(Ctx& c, const Service& s, uint16_t family_type, Owner owner,
-                    const Zone& z, bool question_zone) {
+void service_answer(Ctx& c, size_t index, uint16_t family_type, Owner owner, const Zone& z,
+                    bool question_zone) {
+  const Service& s = c.k.services[index];
   ++c.n.service_answers;
   // Where the client is: the ECS prefix when it gives one, else the resolver's address.
   IpAddress where = c.client.address;
@@ -166,15 +168,15 @@ void service_answer(Ctx& c, const Service& s, uint16_t family_type, Owner owner,
     prefix = c.q.ecs.source;
   }
   Location loc;
-  if (c.t.geo) {
+  if (c.k.geo) {
     if (c.why != nullptr) {
-      c.why->location = c.t.geo->explain(where, prefix);
+      c.why->location = c.k.geo->explain(where, prefix);
       loc = c.why->location.location;
     } else {
-      loc = c.t.geo->locate(where, prefix);
+      loc = c.k.geo->locate(where, prefix);
     }
   }
-  const uint32_t ttl = service_ttl(c, s);
+  const uint32_t ttl = service_ttl(c, s, index);
   uint16_t left = s.answers;
   bool failed_open = false;
   bool any_family = false;
@@ -182,23 +184,24 @@ void service_answer(Ctx& c, const Service& s, uint16_t family_type, Owner owner,
     any_family = any_family || (family_type == type::kA ? pa.a_count : pa.aaaa_count) > 0;
   }
   auto pass = [&](auto&& eligible) {
-    auto consider = [&](const PopAnswers& pa) {
-      if (left == 0 || !eligible(pa)) return;
-      left = static_cast<uint16_t>(left - put_pop_records(c, pa, family_type, left, ttl, owner));
+    auto consider = [&](size_t i) {
+      if (left == 0 || !eligible(c.t.flag(s, i))) return;
+      left = static_cast<uint16_t>(left -
+                                   put_pop_records(c, s.pops[i], family_type, left, ttl, owner));
     };
     if (!loc.order.empty()) {
       for (uint16_t pop : loc.order) {
-        if (pop < s.by_pop.size() && s.by_pop[pop] >= 0) consider(s.pops[s.by_pop[pop]]);
+        if (pop < s.by_pop.size() && s.by_pop[pop] >= 0) consider(static_cast<size_t>(s.by_pop[pop]));
       }
     } else {
-      for (const PopAnswers& pa : s.pops) consider(pa);
+      for (size_t i = 0; i < s.pops.size(); ++i) consider(i);
     }
   };
-  pass([](const PopAnswers& pa) { return pa.healthy && !pa.draining; });
-  if (left == s.answers) pass([](const PopAnswers& pa) { return pa.healthy && pa.draining; });
+  pass([](const PopFlags& f) { return f.healthy && !f.draining; });
+  if (left == s.answers) pass([](const PopFlags& f) { return f.healthy && f.draining; });
   if (left == s.answers) {
     if (s.when_all_down == WhenAllDown::All) {
-      pass([](const PopAnswers& pa) { return !pa.disabled; });
+      pass([](const PopFlags& f) { return !f.disabled; });
       if (left != s.answers) {
         ++c.n.fail_open;
         failed_open = true;
@@ -212,11 +215,12 @@ void service_answer(Ctx& c, const Service& s, uint16_t family_type, Owner owner,
   if (c.why != nullptr) {
     for (uint16_t pop : loc.order) {
       if (pop >= s.by_pop.size() || s.by_pop[pop] < 0) continue;
-      const PopAnswers& pa = s.pops[s.by_pop[pop]];
+      const PopAnswers& pa = s.pops[static_cast<size_t>(s.by_pop[pop])];
+      const PopFlags& f = c.t.flag(s, static_cast<size_t>(s.by_pop[pop]));
       c.why->pops.push_back(fmt::format(
-          "{}: {}{}, {} address(es) of this family", c.t.pops[pop].name,
-          pa.disabled ? "disabled by an operator" : pa.healthy ? "healthy" : "down",
-          pa.draining ? " (draining)" : "",
+          "{}: {}{}, {} address(es) of this family", c.k.pops[pop].name,
+          f.disabled ? "disabled by an operator" : f.healthy ? "healthy" : "down",
+          f.draining ? " (draining)" : "",
           family_type == type::kA ? pa.a_count : pa.aaaa_count));
     }
     c.why->outcome = fmt::format("service {}: {} address(es), TTL {}{}", s.name,
@@ -241,7 +245,7 @@ void chase(Ctx& c, const RRset& cname, int depth) {
   Name target;
   if (cname.rdatas.empty() || !rdata_target(type::kCname, cname.rdatas[0], target)) return;
   if (depth >= kMaxChain) return;
-  const Zone* z = c.t.zone_of(target);
+  const Zone* z = c.k.zone_of(target);
   if (z == nullptr) return;  // outside our zones: the resolver follows it
   const Node* node = z->find(target.wire());
   if (node == nullptr) {
@@ -257,8 +261,7 @@ void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner 
   const bool question_zone = depth == 0;
   const uint16_t qtype = c.q.qtype;
   if (node.service >= 0 && (qtype == type::kA || qtype == type::kAaaa)) {
-    service_answer(c, c.t.services[static_cast<size_t>(node.service)], qtype, owner, z,
-                   question_zone);
+    service_answer(c, static_cast<size_t>(node.service), qtype, owner, z, question_zone);
     return;
   }
   if (const RRset* cname = node.find(type::kCname); cname != nullptr && qtype != type::kCname) {
@@ -274,8 +277,7 @@ void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner 
   if (qtype == type::kAny) {
     // RFC 8482: one RRset is enough; a service name answers with its IPv4 addresses.
     if (node.service >= 0) {
-      service_answer(c, c.t.services[static_cast<size_t>(node.service)], type::kA, owner, z,
-                     question_zone);
+      service_answer(c, static_cast<size_t>(node.service), type::kA, owner, z, question_zone);
       return;
     }
     if (!node.rrsets.empty()) rr = &node.rrsets.front();
@@ -306,7 +308,7 @@ int label_offsets(const Name& n, std::array<uint8_t, 128>& out) {
 
 void answer_in(Ctx& c) {
   const Query& q = c.q;
-  const Zone* z = c.t.zone_of(q.qname);
+  const Zone* z = c.k.zone_of(q.qname);
   if (z == nullptr) {
     c.rcode = rcode::kRefused;
     c.aa = false;
@@ -357,16 +359,16 @@ void answer_chaos(Ctx& c) {
   const Query& q = c.q;
   c.aa = false;
   const bool identity = is_name(q.qname, "id.server.") || is_name(q.qname, "hostname.bind.");
-  if (!identity || c.t.chaos_id.empty() ||
+  if (!identity || c.k.chaos_id.empty() ||
       (q.qtype != type::kTxt && q.qtype != type::kAny)) {
     c.rcode = rcode::kRefused;
     note(c, "REFUSED: CHAOS");
     return;
   }
   uint8_t rdata[256];
-  const size_t len = std::min<size_t>(c.t.chaos_id.size(), 255);
+  const size_t len = std::min<size_t>(c.k.chaos_id.size(), 255);
   rdata[0] = static_cast<uint8_t>(len);
-  std::memcpy(rdata + 1, c.t.chaos_id.data(), len);
+  std::memcpy(rdata + 1, c.k.chaos_id.data(), len);
   if (!c.w.record(Section::Answer, {}, kHeaderSize, type::kTxt, klass::kCh, 0, {rdata, len + 1})) {
     c.truncated = true;
   }
@@ -376,13 +378,13 @@ void answer_chaos(Ctx& c) {
 // The OPT options of our answer: NSID when asked, ECS echoed with its scope.
 size_t build_options(const Ctx& c, uint8_t* out, size_t cap, bool with_ecs) {
   size_t n = 0;
-  if (c.q.nsid && !c.t.nsid.empty() && cap >= 4 + c.t.nsid.size()) {
+  if (c.q.nsid && !c.k.nsid.empty() && cap >= 4 + c.k.nsid.size()) {
     out[n++] = 0;
     out[n++] = edns::kNsid;
-    out[n++] = static_cast<uint8_t>(c.t.nsid.size() >> 8);
-    out[n++] = static_cast<uint8_t>(c.t.nsid.size());
-    std::memcpy(out + n, c.t.nsid.data(), c.t.nsid.size());
-    n += c.t.nsid.size();
+    out[n++] = static_cast<uint8_t>(c.k.nsid.size() >> 8);
+    out[n++] = static_cast<uint8_t>(c.k.nsid.size());
+    std::memcpy(out + n, c.k.nsid.data(), c.k.nsid.size());
+    n += c.k.nsid.size();
   }
   if (with_ecs && c.q.has_ecs) {
     const ClientSubnet& e = c.q.ecs;
@@ -442,13 +444,13 @@ size_t answer(const Table& table, std::span<const uint8_t> msg, const Client& cl
   if (client.tcp) {
     cap = kMaxMessage;
   } else if (q.has_opt) {
-    cap = std::clamp<size_t>(q.udp_size, kMinUdpSize, std::max<size_t>(table.udp_cap, kMinUdpSize));
+    cap = std::clamp<size_t>(q.udp_size, kMinUdpSize, std::max<size_t>(table.catalog->udp_cap, kMinUdpSize));
   }
   cap = std::min(cap, out.size());
   Writer w(out, cap);
   const std::span<const uint8_t> question =
       q.question_size > 0 ? msg.subspan(kHeaderSize, q.question_size) : std::span<const uint8_t>{};
-  Ctx c{table, q, msg, w, client, random, n, why};
+  Ctx c{table, *table.catalog, q, msg, w, client, random, n, why};
 
   uint16_t rc = rcode::kNoError;
   bool with_opt = q.has_opt;
@@ -499,7 +501,7 @@ size_t answer(const Table& table, std::span<const uint8_t> msg, const Client& cl
   if (with_opt) {
     uint8_t options[512];
     const size_t size = build_options(c, options, sizeof options, parsed == Parse::Ok);
-    const uint16_t ours = static_cast<uint16_t>(std::max<size_t>(table.udp_cap, kMinUdpSize));
+    const uint16_t ours = static_cast<uint16_t>(std::max<size_t>(table.catalog->udp_cap, kMinUdpSize));
     if (!w.opt(ours, rc, {options, size})) {
       // Not even the OPT fits (a client size below what we wrote): drop the records.
       w.set_tc();

@@ -129,10 +129,9 @@ void address_records(const std::vector<IpAddress>& addresses, PopAnswers& pa) {
 
 }  // namespace
 
-std::shared_ptr<const Table> build_table(const BuildInputs& in) {
-  auto t = std::make_shared<Table>();
+std::shared_ptr<const Catalog> build_catalog(const BuildInputs& in) {
+  auto t = std::make_shared<Catalog>();
   const DnsConfig& c = *in.config;
-  t->generation = in.generation;
   t->geo = in.geo;
   t->udp_cap = c.udp_size;
   t->nsid.assign(in.nsid.begin(), in.nsid.end());
@@ -155,11 +154,13 @@ std::shared_ptr<const Table> build_table(const BuildInputs& in) {
     s.when_all_down = sc.when_all_down;
     s.by_pop.assign(t->pops.size(), -1);
     address_records(sc.static_addresses, s.fallback);
-    for (const ServicePopConfig& sp : sc.pops) {
+    for (size_t ci = 0; ci < sc.pops.size(); ++ci) {
+      const ServicePopConfig& sp = sc.pops[ci];
       auto it = pop_index.find(sp.pop);
       if (it == pop_index.end()) continue;
       PopAnswers pa;
       pa.pop = it->second;
+      pa.config_index = static_cast<uint16_t>(ci);
       std::vector<IpAddress> addresses = sp.addresses;
       if (sp.pop == in.local_pop) {
         for (const std::string& vip : sp.vips) {
@@ -171,18 +172,44 @@ std::shared_ptr<const Table> build_table(const BuildInputs& in) {
         }
       }
       address_records(addresses, pa);
-      const PopState st = in.state ? in.state(sc, sp) : PopState{};
-      pa.healthy = st.healthy && !st.disabled;
-      pa.draining = st.draining;
-      pa.disabled = st.disabled;
-      s.pending = s.pending || st.pending;
       s.by_pop[pa.pop] = static_cast<int16_t>(s.pops.size());
       s.pops.push_back(std::move(pa));
     }
+    s.first_flag = static_cast<uint32_t>(t->flag_count);
+    t->flag_count += s.pops.size();
     t->services.push_back(std::move(s));
   }
   for (const ZoneConfig& zc : c.zones) t->zones.push_back(build_zone(zc, c.services, service_index));
   return t;
+}
+
+std::shared_ptr<const Table> build_table(std::shared_ptr<const Catalog> catalog,
+                                         const BuildInputs& in) {
+  auto t = std::make_shared<Table>();
+  t->generation = in.generation;
+  t->flags.resize(catalog->flag_count);
+  t->pending.resize(catalog->services.size());
+  const DnsConfig& c = *in.config;
+  // The catalog's services are the configuration's, in order, with the PoPs it could place.
+  for (size_t i = 0; i < catalog->services.size() && i < c.services.size(); ++i) {
+    const Service& s = catalog->services[i];
+    const ServiceConfig& sc = c.services[i];
+    for (size_t k = 0; k < s.pops.size(); ++k) {
+      const ServicePopConfig& sp = sc.pops[s.pops[k].config_index];
+      const PopState st = in.state ? in.state(sc, sp) : PopState{};
+      PopFlags& f = t->flags[s.first_flag + k];
+      f.healthy = st.healthy && !st.disabled;
+      f.draining = st.draining;
+      f.disabled = st.disabled;
+      t->pending[i] = t->pending[i] || st.pending;
+    }
+  }
+  t->catalog = std::move(catalog);
+  return t;
+}
+
+std::shared_ptr<const Table> build_table(const BuildInputs& in) {
+  return build_table(build_catalog(in), in);
 }
 
 }  // namespace steer::dns

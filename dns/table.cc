@@ -20,7 +20,7 @@ const Node* Zone::find(std::span<const uint8_t> name) const {
   return it == nodes.end() ? nullptr : &it->second;
 }
 
-const Zone* Table::zone_of(const Name& qname) const {
+const Zone* Catalog::zone_of(const Name& qname) const {
   const Zone* best = nullptr;
   for (const Zone& z : zones) {
     if (qname.within(z.apex) && (best == nullptr || z.apex.size > best->apex.size)) best = &z;

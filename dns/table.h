@@ -1,8 +1,13 @@
-// DOC: the answer table — everything a responder thread needs to answer any query, built
-// once by the control thread (dns/build.h) and published immutable (common/publish.h): the
-// zones with their records already in wire form, the services with each PoP's addresses as
-// ready-made A/AAAA records and its health, the geo map, and the responder's identity (NSID,
-// CHAOS names). A thread reads one table per query batch and never writes to it.
+// DOC: the answer table — everything a responder thread needs to answer any query, built by
+// the control thread (dns/build.h) and published immutable (common/publish.h). It has two
+// parts, rebuilt at different rates:
+//   Catalog  what the configuration says: the zones with their records already in wire form,
+//            the services with each PoP's addresses as ready-made A/AAAA records, the geo map,
+//            the responder's identity (NSID, CHAOS). Built on a reload or a geo file change
+//            (tens of ms for 1,000 services x 50 PoPs).
+//   Table    a generation: the catalog (shared) and the health of every (service, PoP) as one
+//            flat array of flags. Built on every health change (microseconds: bench/dns_bench).
+// A thread reads one table per query batch and never writes to it.
 //
 // Static RRsets are stored as the bytes of their records with the owner written as a pointer
 // to the question name (0xc00c): a direct answer is one copy. Records whose owner is another
@@ -60,28 +65,33 @@ struct Zone {
 };
 
 // One PoP's part of a service: its addresses as ready A and AAAA records (owner 0xc00c, TTL
-// patched per answer) and whether DNS may hand them out.
+// patched per answer).
 struct PopAnswers {
-  uint16_t pop = 0;  // index in Table::pops
+  uint16_t pop = 0;           // index in Catalog::pops
+  uint16_t config_index = 0;  // index in the service's ServiceConfig::pops
+  uint16_t a_count = 0, aaaa_count = 0;
+  std::vector<uint8_t> a, aaaa;  // records: c0 0c TYPE CLASS TTL RDLENGTH RDATA
+};
+
+// Whether DNS may hand out one PoP of one service now.
+struct PopFlags {
   bool healthy = false;
   bool draining = false;  // handed out only when no PoP is healthy and not draining
   bool disabled = false;  // by an operator: never handed out, not even to fail open
-  uint16_t a_count = 0, aaaa_count = 0;
-  std::vector<uint8_t> a, aaaa;  // records: c0 0c TYPE CLASS TTL RDLENGTH RDATA
 };
 
 struct Service {
   std::string name;  // its configuration name
   Name owner;        // the name it answers for
   uint32_t ttl = 60;
-  bool pending = false;       // a health change is pending somewhere: use pending_ttl
-  uint32_t pending_ttl = 10;
+  uint32_t pending_ttl = 10;  // while a health change is pending somewhere (Table::pending)
   double ttl_jitter = 0;      // fraction of the TTL taken off at random per answer
   uint16_t answers = 2;       // addresses per family per answer
   WhenAllDown when_all_down = WhenAllDown::All;
   std::vector<PopAnswers> pops;  // the PoPs that serve it
   PopAnswers fallback;           // WhenAllDown::Static: its records
-  std::vector<int16_t> by_pop;   // Table::pops index -> index in `pops`, or -1
+  std::vector<int16_t> by_pop;   // Catalog::pops index -> index in `pops`, or -1
+  uint32_t first_flag = 0;       // its pops' flags start here in Table::flags
 };
 
 struct PopInfo {
@@ -89,8 +99,7 @@ struct PopInfo {
   std::string region;
 };
 
-struct Table {
-  uint64_t generation = 0;
+struct Catalog {
   std::vector<Zone> zones;
   std::vector<Service> services;
   std::vector<PopInfo> pops;
@@ -100,8 +109,21 @@ struct Table {
   std::string chaos_id;
   uint16_t udp_cap = kDefaultUdpCap;
 
+  size_t flag_count = 0;  // sum of the services' PoPs
+
   // The zone `qname` is in (the longest apex), or nullptr.
   const Zone* zone_of(const Name& qname) const;
+};
+
+struct Table {
+  uint64_t generation = 0;
+  std::shared_ptr<const Catalog> catalog;  // never null
+  std::vector<PopFlags> flags;   // per (service, PoP): Service::first_flag + index in its pops
+  std::vector<uint8_t> pending;  // per service: a verdict its answers depend on is pending
+
+  const PopFlags& flag(const Service& s, size_t pop_index) const {
+    return flags[s.first_flag + pop_index];
+  }
 };
 
 }  // namespace steer::dns
