@@ -255,7 +255,9 @@ void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner 
                    question_zone);
     return;
   }
-  if (const RRset* cname = node.find(type::kCname); cname != nullptr && qtype != type::kCname) {
+  // ANY matches the CNAME itself (RFC 1034 4.3.2 step 3a): it is answered, not followed.
+  if (const RRset* cname = node.find(type::kCname);
+      cname != nullptr && qtype != type::kCname && qtype != type::kAny) {
     if (!put_rrset(c, Section::Answer, *cname, owner)) {
       c.truncated = true;
       return;
