@@ -230,6 +230,15 @@ void service_answer(Ctx& c, const Service& s, uint16_t family_type, Owner owner,
 void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner owner,
                int depth);
 
+// Label start offsets of a name, outermost label last.
+int label_offsets(const Name& n, std::array<uint8_t, 128>& out) {
+  int k = 0;
+  for (size_t pos = 0; pos < n.size && n.bytes[pos] != 0; pos += 1 + n.bytes[pos]) {
+    out[static_cast<size_t>(k++)] = static_cast<uint8_t>(pos);
+  }
+  return k;
+}
+
 // Follows a CNAME's target inside our zones.
 void chase(Ctx& c, const RRset& cname, int depth) {
   Name target;
@@ -237,6 +246,18 @@ void chase(Ctx& c, const RRset& cname, int depth) {
   if (depth >= kMaxChain) return;
   const Zone* z = c.t.zone_of(target);
   if (z == nullptr) return;  // outside our zones: the resolver follows it
+  // A target at or below a delegation is the child's (glue is not our data): a referral, as
+  // for the name itself (RFC 1034 4.3.2 step 3b), and the resolver follows it there.
+  std::array<uint8_t, 128> offs{};
+  for (int i = label_offsets(target, offs) - z->apex.labels() - 1; i >= 0; --i) {
+    const size_t o = offs[static_cast<size_t>(i)];
+    const Node* cut = z->find({target.bytes.data() + o, target.size - o});
+    if (cut == nullptr || !cut->cut || (i == 0 && c.q.qtype == type::kDs)) continue;
+    const RRset* ns = cut->find(type::kNs);
+    const Owner owner{0, {target.bytes.data() + o, target.size - o}};
+    if (ns != nullptr && put_rrset(c, Section::Authority, *ns, owner)) additional_for(c, *ns);
+    return;
+  }
   const Node* node = z->find(target.wire());
   if (node == nullptr) {
     c.rcode = rcode::kNxDomain;  // RFC 6604: the rcode of the last name in the chain
@@ -289,15 +310,6 @@ void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner 
   }
   note(c, fmt::format("{} {} record(s) at {}", rr->count, type_name(rr->type), name.text()));
   additional_for(c, *rr);
-}
-
-// Label start offsets of the question name, outermost label last.
-int label_offsets(const Name& n, std::array<uint8_t, 128>& out) {
-  int k = 0;
-  for (size_t pos = 0; pos < n.size && n.bytes[pos] != 0; pos += 1 + n.bytes[pos]) {
-    out[static_cast<size_t>(k++)] = static_cast<uint8_t>(pos);
-  }
-  return k;
 }
 
 void answer_in(Ctx& c) {
