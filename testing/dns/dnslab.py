@@ -44,6 +44,7 @@ import dns.opcode
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "testing" / "lab"))
@@ -507,7 +508,9 @@ def build_query(name, qtype="A", qclass="IN", *, id=0x1234, opcode=0, flags=(),
     f = (opcode & 0xf) << 11
     for b in flags:
         f |= bits[b]
-    q = encode_name(name) + struct.pack("!HH", rr_type(qtype), rr_class(qclass)) if question else b""
+    q = b""
+    if question:
+        q = encode_name(name) + struct.pack("!HH", rr_type(qtype), rr_class(qclass))
     ar = 0
     opt = b""
     if edns is not None:
@@ -526,6 +529,43 @@ def edns0(udp=1232, **kw):
 
 
 NSID = (3, b"")
+
+
+def parallel_map(fn, items, workers=16):
+    """[fn(x) for x in items], computed by `workers` daemon threads. When the caller is
+    interrupted (SIGTERM arrives as KeyboardInterrupt) it returns at once: no new item is
+    started and the running ones are left to finish, so clean-up is not held up by the
+    timeouts of queries nobody answers."""
+    items = list(items)
+    results = [None] * len(items)
+    errors = []
+    stop = threading.Event()
+    lock = threading.Lock()
+    todo = iter(enumerate(items))
+
+    def work():
+        while not stop.is_set():
+            with lock:
+                nxt = next(todo, None)
+            if nxt is None:
+                return
+            try:
+                results[nxt[0]] = fn(nxt[1])
+            except Exception as e:  # reported in the caller's thread
+                errors.append(e)
+                stop.set()
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(workers, len(items)))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        stop.set()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def _recv_exact(s, n):
@@ -613,9 +653,9 @@ def _records(section, order):
 def view(wire, order=False):
     """A response as a dictionary: id, opcode, rcode (extended), flags, question (as sent:
     case kept), answer / authority / additional as (owner lower-cased, type, class, TTL,
-    RDATA, names in it lower-cased) tuples — sorted unless `order` — and opt (None, or udp, version, DO, other flag
-    bits, option codes with their data). None for no response; {"unparsable": ...} for bytes
-    dnspython cannot read."""
+    RDATA with its names lower-cased) tuples, sorted unless `order`, and opt (None, or udp,
+    version, DO, other flag bits, option codes with their data). None for no response;
+    {"unparsable": ...} for bytes dnspython cannot read."""
     if wire is None:
         return None
     if len(wire) < 12:
@@ -703,7 +743,6 @@ def addresses(v, section="answer", rtype=None):
 def dig(args, timeout=10):
     """Runs dig +yaml with `args`; the list of response message dictionaries it printed
     (response_message_data)."""
-    import yaml
     out = subprocess.run(["dig", "+yaml", *args], capture_output=True, text=True,
                          timeout=timeout)
     docs = yaml.safe_load(out.stdout) or []
@@ -729,10 +768,6 @@ class Diff:
     steer: object
     knot: object
 
-    def key(self):
-        return (self.field, json.dumps(self.steer, sort_keys=True), json.dumps(self.knot,
-                                                                                 sort_keys=True))
-
 
 def compare(a, b, fields=("rcode", "opcode", "flags", "question", "answer", "authority",
                            "additional", "opt")):
@@ -753,6 +788,6 @@ def _short(v):
 __all__ = [
     "Checks", "Diff", "Failed", "Knot", "NSID", "PortListener", "Record", "RunDir", "Steerd",
     "Zone", "addresses", "build_query", "compare", "dig", "ecs_of", "ecs_option", "edns0",
-    "encode_name", "kdig", "option", "pick_port", "run_case", "tcp", "tcp_pipeline",
-    "udp", "view", "view_text", "wait_until",
+    "encode_name", "kdig", "option", "parallel_map", "pick_port", "run_case", "tcp",
+    "tcp_pipeline", "udp", "view", "view_text", "wait_until",
 ]
