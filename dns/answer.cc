@@ -176,9 +176,10 @@ void service_answer(Ctx& c, const Service& s, uint16_t family_type, Owner owner,
   }
   const uint32_t ttl = service_ttl(c, s);
   uint16_t left = s.answers;
-  bool any_family = false;
+  bool any_family = false, any_up = false;
   for (const PopAnswers& pa : s.pops) {
     any_family = any_family || (family_type == type::kA ? pa.a_count : pa.aaaa_count) > 0;
+    any_up = any_up || pa.healthy;
   }
   auto pass = [&](auto&& eligible) {
     auto consider = [&](const PopAnswers& pa) {
@@ -195,7 +196,9 @@ void service_answer(Ctx& c, const Service& s, uint16_t family_type, Owner owner,
   };
   pass([](const PopAnswers& pa) { return pa.healthy && !pa.draining; });
   if (left == s.answers) pass([](const PopAnswers& pa) { return pa.healthy && pa.draining; });
-  if (left == s.answers) {
+  // Fail open or the static answer only when every PoP is down: a healthy PoP without an
+  // address of this family makes the answer NODATA, not a down PoP's or the static address.
+  if (left == s.answers && !any_up) {
     if (s.when_all_down == WhenAllDown::All) {
       pass([](const PopAnswers&) { return true; });
       if (left != s.answers) ++c.n.fail_open;
