@@ -12,6 +12,8 @@
   health      service answers through steerd's real checker: remote PoPs are TCP listeners
               the test opens and closes; nearest healthy PoP first, fail open, the static
               fallback; `dns query` and `show dns` on the CLI socket agree with the wire
+  pending     a service answer's TTL while a health change is pending: its pending_ttl. Fails:
+              a probe streak that changes no verdict never reaches the answer table
   knot        a differential test: the same zone from steerd and from Knot DNS, a corpus of
               queries (malformed ones too) compared field by field; every accepted difference
               is listed in KNOWN_DIFFERENCES with its reason, any other one fails
@@ -644,14 +646,16 @@ def wire_kdig(c, s):
 
 HEALTH_ADDR = "127.0.53.20"
 HEALTH_CLIENT = "127.0.53.29"          # the resolver the queries come from (nets: -> pb)
-PA_PROBE, PB_PROBE = "127.0.53.21", "127.0.53.22"
+PA_PROBE, PB_PROBE, SLOW_PROBE = "127.0.53.21", "127.0.53.22", "127.0.53.23"
 APP_A = {"pa": "192.0.2.21", "pb": "192.0.2.22"}
 APP_AAAA = {"pa": "2001:db8:a::21", "pb": "2001:db8:b::22"}
 API_A = {"pa": "192.0.2.31", "pb": "192.0.2.32"}
 API_STATIC = ["192.0.2.200", "2001:db8::200"]
+SLOW_A = "192.0.2.42"
+MIX = {"pa": "192.0.2.51", "pb": "192.0.2.52", "pb6": "2001:db8:b::52"}
 
 
-def health_steerd(run_dir, port, pa_port, pb_port):
+def health_steerd(run_dir, port, pa_port, pb_port, slow_port=None):
     nets = run_dir / "nets.txt"
     nets.write_text("127.0.53.0/24 pb\n198.51.100.0/24 pa\n")
     pops = lambda addrs: [("pa", addrs["pa"], PA_PROBE, pa_port),  # noqa: E731
@@ -663,6 +667,26 @@ def health_steerd(run_dir, port, pa_port, pb_port):
     sections += service_section("api", pops({p: [API_A[p]] for p in API_A}), ttl=30,
                                 pending_ttl=5, answers=1, when_all_down="static",
                                 static=API_STATIC)
+    # "mix": pa has no IPv6 address; while pa is up and pb down, AAAA is NODATA, not pb's.
+    sections += service_section("mix", [("pa", [MIX["pa"]], PA_PROBE, pa_port),
+                                        ("pb", [MIX["pb"], MIX["pb6"]], PB_PROBE, pb_port)])
+    if slow_port is None:
+        return Steerd(BUILD, run_dir, HEALTH_ADDR, port, APEX, {"nets": str(nets)}, sections)
+    # "slow" probes a listener of its own with a check that needs 1000 failures to go down:
+    # once that listener closes, its change stays pending (the answer's TTL the pending one)
+    # for 100 s, and no verdict changes.
+    sections += """[check.sticky]
+type = "tcp"
+interval_ms = 100
+timeout_ms = 50
+fast_interval_ms = 100
+rise = 1
+fall = 1000
+jitter = 0.0
+
+"""
+    sections += service_section("slow", [("pb", [SLOW_A], SLOW_PROBE, slow_port)],
+                                check="sticky", ttl=30, pending_ttl=5)
     return Steerd(BUILD, run_dir, HEALTH_ADDR, port, APEX, {"nets": str(nets)}, sections)
 
 
@@ -694,7 +718,8 @@ def case_health(c):
 
             def pop_states():
                 return {svc["name"]: {p["pop"]: p["healthy"] for p in svc["pops"]}
-                        for svc in steerd.cli("show dns")["services"]}
+                        for svc in steerd.cli("show dns")["services"]
+                        if svc["name"] in ("app", "api")}
 
             print("  -- both PoPs up (the nets file puts this resolver nearest pb)")
             # Before the first verdicts every PoP counts as down and app fails open with the
@@ -708,6 +733,15 @@ def case_health(c):
                     view_text(v))
             c.check(v["answer"] and all(r[3] == 30 for r in v["answer"]) and "AA" in v["flags"],
                     "the service's TTL (30), AA", view_text(v))
+            v = s.q("app.example.test.", "A", transport="tcp", order=True, source=HEALTH_CLIENT)
+            c.check(addresses(v) == [APP_A["pb"], APP_A["pa"]], "app A over TCP: the same",
+                    view_text(v))
+            v = s.q("app.example.test.", "ANY", order=True, source=HEALTH_CLIENT)
+            c.check(addresses(v) == [APP_A["pb"], APP_A["pa"]] and len(v["answer"]) == 2,
+                    "app ANY: its A records (RFC 8482: one RRset)", view_text(v))
+            v = s.q("api.example.test.", "AAAA", source=HEALTH_CLIENT)
+            c.check(v["rcode"] == "NOERROR" and not v["answer"] and v["authority"] == [SOA_NEG],
+                    "api AAAA (no IPv6 addresses while up): NODATA with the SOA", view_text(v))
             v = s.q("app.example.test.", order=True, source=HEALTH_CLIENT,
                     edns=edns0(options=[ecs_option("198.51.100.0/24")]))
             c.check(addresses(v) == [APP_A["pa"], APP_A["pb"]] and ecs_of(v)[:3] == (1, 24, 24),
@@ -733,6 +767,11 @@ def case_health(c):
             got, v = answer("app", "AAAA")
             c.check(got == [APP_AAAA["pa"]], "app AAAA: pa's only", view_text(v))
             c.equal(pop_states()["app"], {"pa": True, "pb": False}, "show dns: pb down")
+            got, v = answer("mix", "AAAA")
+            c.check(v["rcode"] == "NOERROR" and got == [] and v["authority"] == [SOA_NEG],
+                    "mix AAAA, pa (IPv4 only) up, pb down: NODATA, not pb's address (no fail "
+                    "open while a PoP is up)", view_text(v))
+            c.check(answer("mix")[0] == [MIX["pa"]], "mix A: pa's")
             doc = steerd.cli(f"dns query app.example.test. A {HEALTH_CLIENT}")
             c.check([r["data"] for r in doc["answer"]] == [APP_A["pa"]]
                     and any(p.startswith("pb: down") for p in doc["pops"]),
@@ -749,6 +788,8 @@ def case_health(c):
                     "app A fails open: every PoP's address, in the location's order", view_text(v))
             got, v = answer("api", "AAAA")
             c.check(got == [API_STATIC[1]], "api AAAA: the static IPv6 answer", view_text(v))
+            got, v = answer("mix", "AAAA")
+            c.check(got == [MIX["pb6"]], "mix AAAA fails open: pb's address", view_text(v))
             doc = steerd.cli(f"dns query app.example.test. A {HEALTH_CLIENT}")
             c.check([r["data"] for r in doc["answer"]] == [APP_A["pb"], APP_A["pa"]]
                     and all(": down" in p for p in doc["pops"]),
@@ -760,10 +801,50 @@ def case_health(c):
             wait_for("api", [API_A["pb"]], "api A: pb's address again")
             pa.open()
             wait_for("app", [APP_A["pb"], APP_A["pa"]], "app A: both again, pb first")
-            v = answer("app")[1]
-            c.check(all(r[3] == 30 for r in v["answer"]) or all(r[3] == 5 for r in v["answer"]),
-                    "the TTL is the service's or, while a change is pending, its pending_ttl",
+        c.equal(steerd.exit_status, 0, "steerd exits 0 on SIGTERM")
+
+
+def case_pending(c):
+    """a service answer's TTL is its pending_ttl while a health change is pending"""
+    with RunDir("dns-pending") as run_dir:
+        port = pick_port(HEALTH_ADDR)
+        ports = [pick_port(a) for a in (PA_PROBE, PB_PROBE, SLOW_PROBE)]
+        pa, pb, pc = [PortListener(a, p) for a, p in zip((PA_PROBE, PB_PROBE, SLOW_PROBE), ports)]
+        with pa, pb, pc, health_steerd(run_dir, port, *ports) as steerd:
+            s = Ask(HEALTH_ADDR, port)
+
+            def slow():
+                v = s.q("slow.example.test.", source=HEALTH_CLIENT)
+                return addresses(v), sorted({r[3] for r in v["answer"]}), v
+
+            def service_pending():
+                return {x["name"]: x["pending"] for x in steerd.cli("show dns")["services"]}["slow"]
+
+            wait_until("slow's PoP healthy", lambda: slow()[0] == [SLOW_A], 10)
+            got, ttl, v = slow()
+            c.check(ttl == [30] and not service_pending(), "slow A: its PoP's address, TTL 30",
                     view_text(v))
+            print("  -- slow's listener closed: its check (fall 1000) starts a streak of failures "
+                  "that changes no verdict for 100 s")
+            pc.close()
+            try:
+                wait_until("show dns: slow pending", service_pending, 3)
+                c.check(True, "show dns: slow's change pending")
+            except AssertionError as e:
+                c.check(False, "show dns: slow's change pending",
+                        f"{e}: a streak that changes no verdict does not reach the answer table")
+            got, ttl, v = slow()
+            c.check(got == [SLOW_A] and ttl == [5],
+                    "slow A while the change is pending: still its address, the pending TTL 5",
+                    view_text(v))
+            print("  -- pa's listener closed: an unrelated verdict change rebuilds the table")
+            pa.close()
+            wait_until("app's pa down", lambda: not {
+                p["pop"]: p["healthy"] for x in steerd.cli("show dns")["services"]
+                if x["name"] == "app" for p in x["pops"]}["pa"], 10)
+            got, ttl, v = slow()
+            c.check(service_pending() and ttl == [5],
+                    "then slow's pending change shows: the pending TTL 5", view_text(v))
         c.equal(steerd.exit_status, 0, "steerd exits 0 on SIGTERM")
 
 
@@ -1151,7 +1232,7 @@ def case_zonemaster(c):
 # main
 
 
-CASES = {"wire": case_wire, "health": case_health, "knot": case_knot,
+CASES = {"wire": case_wire, "health": case_health, "pending": case_pending, "knot": case_knot,
          "zonemaster": case_zonemaster, "wildcard": case_wildcard}
 
 
