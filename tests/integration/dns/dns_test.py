@@ -14,6 +14,8 @@
               fallback; `dns query` and `show dns` on the CLI socket agree with the wire
   pending     a service answer's TTL while a health change is pending: its pending_ttl. Fails:
               a probe streak that changes no verdict never reaches the answer table
+  glue        a referral whose in-domain glue does not fit carries TC (RFC 9471). Fails
+  rrl         [dns.rrl] limits identical answers to one client. Fails: not implemented
   knot        a differential test: the same zone from steerd and from Knot DNS, a corpus of
               queries (malformed ones too) compared field by field; every accepted difference
               is listed in KNOWN_DIFFERENCES with its reason, any other one fails
@@ -1175,6 +1177,81 @@ def case_wildcard(c):
 
 
 # --------------------------------------------------------------------------------------------
+# glue, rrl: documented behaviours steerd does not have yet (each case fails until it does)
+
+
+def glue_zone():
+    """A delegation to 13 name servers inside it, each with A and AAAA glue: the referral is
+    483 bytes without glue, so the glue fits neither 512 bytes nor, uncompressed, 1232."""
+    recs = [Record("ns1", "A", "192.0.2.53")]
+    for i in range(13):
+        recs += [Record("big", "NS", f"ns{i}.big"),
+                 Record(f"ns{i}.big", "A", f"192.0.2.{100 + i}"),
+                 Record(f"ns{i}.big", "AAAA", f"2001:db8::{100 + i:x}")]
+    return Zone(APEX, ["ns1"], recs)
+
+
+def case_glue(c):
+    """a referral carries all its in-domain glue, or TC (RFC 9471)"""
+    zone = glue_zone()
+    glue = sorted((f"ns{i}.big.example.test.", t) for i in range(13) for t in ("A", "AAAA"))
+    with RunDir("dns-glue") as run_dir:
+        port = pick_port(KNOT_STEER_ADDR)
+        with Steerd(BUILD, run_dir, KNOT_STEER_ADDR, port, APEX, {},
+                    pops_sections([]) + zone.steer_toml()) as steerd:
+            s = Ask(KNOT_STEER_ADDR, port)
+            for what, edns in [("without EDNS (512 bytes)", None), ("EDNS 1232", edns0())]:
+                v = s.q("www.big.example.test.", edns=edns)
+                have = sorted((r[0], r[1]) for r in v["additional"])
+                c.check(have == glue or "TC" in v["flags"],
+                        f"referral {what}: the 26 glue records, or TC so that the client asks "
+                        f"over TCP (RFC 9471 3)",
+                        f"{len(have)} of 26 glue records, flags {' '.join(v['flags'])}, "
+                        f"{v['size']} bytes")
+            v = s.q("www.big.example.test.", transport="tcp")
+            c.check(sorted((r[0], r[1]) for r in v["additional"]) == glue,
+                    "over TCP: every glue record", view_text(v))
+        c.equal(steerd.exit_status, 0, "steerd exits 0 on SIGTERM")
+
+
+def case_rrl(c):
+    """[dns.rrl]: identical answers to one client beyond the rate are dropped or slipped (TC)"""
+    with RunDir("dns-rrl") as run_dir:
+        port = pick_port(KNOT_STEER_ADDR)
+        rrl = ("[dns.rrl]\nenabled = true\nresponses_per_second = 1\nwindow_s = 5\nslip = 2\n"
+               "ipv4_prefix = 24\n\n")
+        with Steerd(BUILD, run_dir, KNOT_STEER_ADDR, port, APEX, {},
+                    rrl + pops_sections([]) + ZONE.steer_toml()) as steerd:
+            # 200 identical queries in a burst from one socket, then every response that
+            # comes within a second (UDP: RRL does not apply to TCP).
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                sock.bind(("127.0.53.39", 0))
+                for i in range(200):
+                    sock.sendto(build_query("web.example.test.", id=i), (KNOT_STEER_ADDR, port))
+                sock.settimeout(1.0)
+                replies = []
+                try:
+                    while True:
+                        replies.append(view(sock.recvfrom(65535)[0]))
+                except socket.timeout:
+                    pass
+            finally:
+                sock.close()
+            full = sum(1 for v in replies if v and v["answer"])
+            slipped = sum(1 for v in replies if v and "TC" in v["flags"] and not v["answer"])
+            c.check(full <= 20, f"200 identical queries at 1 response/s: {full} answered in "
+                    f"full, {slipped} slipped (TC), {200 - len(replies)} dropped",
+                    "rate limiting is configured ([dns.rrl] enabled) but every query was "
+                    "answered" if full == 200 else "")
+            c.check(slipped > 0, "slip = 2: some limited answers go out truncated (TC)")
+            v = view(tcp(build_query("web.example.test."), KNOT_STEER_ADDR, port))
+            c.check(v is not None and len(v["answer"]) == 2, "over TCP: not limited",
+                    view_text(v))
+        c.equal(steerd.exit_status, 0, "steerd exits 0 on SIGTERM")
+
+
+# --------------------------------------------------------------------------------------------
 # zonemaster
 
 
@@ -1233,7 +1310,8 @@ def case_zonemaster(c):
 
 
 CASES = {"wire": case_wire, "health": case_health, "pending": case_pending, "knot": case_knot,
-         "zonemaster": case_zonemaster, "wildcard": case_wildcard}
+         "zonemaster": case_zonemaster, "wildcard": case_wildcard, "glue": case_glue,
+         "rrl": case_rrl}
 
 
 def run(name):
