@@ -227,6 +227,43 @@ def case_wire(c):
             c.check(status.get("answering") is True and status.get("queries", 0) > 100,
                     "show dns: answering, the queries counted", json.dumps(status))
         c.equal(steerd.exit_status, 0, "steerd exits 0 on SIGTERM")
+        wire_tcp_limit(c, run_dir)
+
+
+def wire_tcp_limit(c, run_dir):
+    """tcp_connections: a connection over the limit is closed at once; the others are served."""
+    print("  -- the TCP connection limit (tcp_connections = 3)")
+    limit_dir = run_dir / "limit"
+    limit_dir.mkdir()
+    port = pick_port(WIRE_ADDR)
+    with Steerd(BUILD, limit_dir, WIRE_ADDR, port, APEX, {"tcp_connections": 3},
+                pops_sections([]) + ZONE.steer_toml()) as steerd:
+        conns = [socket.create_connection((WIRE_ADDR, port), timeout=5) for _ in range(3)]
+        try:
+            wait_until("3 TCP connections open",
+                       lambda: steerd.cli("show dns")["dns"]["tcp_open"] == 3, 5)
+            extra = socket.create_connection((WIRE_ADDR, port), timeout=5)
+            try:
+                extra.sendall(struct.pack("!H", 29) + build_query(APEX, "SOA"))
+                try:
+                    got = extra.recv(4096)
+                except ConnectionResetError:
+                    got = b""
+            finally:
+                extra.close()
+            c.check(got == b"", "a 4th connection is closed without an answer")
+            wire = build_query(APEX, "SOA")
+            conns[0].sendall(struct.pack("!H", len(wire)) + wire)
+            head = conns[0].recv(2)
+            c.check(len(head) == 2, "the first 3 are served")
+        finally:
+            for conn in conns:
+                conn.close()
+        wait_until("no TCP connection open", lambda: steerd.cli("show dns")["dns"]["tcp_open"] == 0,
+                   5)
+        v = view(tcp(build_query(APEX, "SOA"), WIRE_ADDR, port))
+        c.check(v is not None and v["answer"], "once they are closed, a new one is served",
+                view_text(v))
 
 
 def wire_static(c, s):
