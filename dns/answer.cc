@@ -179,9 +179,11 @@ void service_answer(Ctx& c, size_t index, uint16_t family_type, Owner owner, con
   const uint32_t ttl = service_ttl(c, s, index);
   uint16_t left = s.answers;
   bool failed_open = false;
-  bool any_family = false;
-  for (const PopAnswers& pa : s.pops) {
+  bool any_family = false, any_up = false;
+  for (size_t i = 0; i < s.pops.size(); ++i) {
+    const PopAnswers& pa = s.pops[i];
     any_family = any_family || (family_type == type::kA ? pa.a_count : pa.aaaa_count) > 0;
+    any_up = any_up || c.t.flag(s, i).healthy;
   }
   auto pass = [&](auto&& eligible) {
     auto consider = [&](size_t i) {
@@ -199,7 +201,9 @@ void service_answer(Ctx& c, size_t index, uint16_t family_type, Owner owner, con
   };
   pass([](const PopFlags& f) { return f.healthy && !f.draining; });
   if (left == s.answers) pass([](const PopFlags& f) { return f.healthy && f.draining; });
-  if (left == s.answers) {
+  // Fail open or the static answer only when every PoP is down: a healthy PoP without an
+  // address of this family makes the answer NODATA, not a down PoP's or the static address.
+  if (left == s.answers && !any_up) {
     if (s.when_all_down == WhenAllDown::All) {
       pass([](const PopFlags& f) { return !f.disabled; });
       if (left != s.answers) {
@@ -240,6 +244,15 @@ void service_answer(Ctx& c, size_t index, uint16_t family_type, Owner owner, con
 void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner owner,
                int depth);
 
+// Label start offsets of a name, outermost label last.
+int label_offsets(const Name& n, std::array<uint8_t, 128>& out) {
+  int k = 0;
+  for (size_t pos = 0; pos < n.size && n.bytes[pos] != 0; pos += 1 + n.bytes[pos]) {
+    out[static_cast<size_t>(k++)] = static_cast<uint8_t>(pos);
+  }
+  return k;
+}
+
 // Follows a CNAME's target inside our zones.
 void chase(Ctx& c, const RRset& cname, int depth) {
   Name target;
@@ -247,6 +260,18 @@ void chase(Ctx& c, const RRset& cname, int depth) {
   if (depth >= kMaxChain) return;
   const Zone* z = c.k.zone_of(target);
   if (z == nullptr) return;  // outside our zones: the resolver follows it
+  // A target at or below a delegation is the child's (glue is not our data): a referral, as
+  // for the name itself (RFC 1034 4.3.2 step 3b), and the resolver follows it there.
+  std::array<uint8_t, 128> offs{};
+  for (int i = label_offsets(target, offs) - z->apex.labels() - 1; i >= 0; --i) {
+    const size_t o = offs[static_cast<size_t>(i)];
+    const Node* cut = z->find({target.bytes.data() + o, target.size - o});
+    if (cut == nullptr || !cut->cut || (i == 0 && c.q.qtype == type::kDs)) continue;
+    const RRset* ns = cut->find(type::kNs);
+    const Owner owner{0, {target.bytes.data() + o, target.size - o}};
+    if (ns != nullptr && put_rrset(c, Section::Authority, *ns, owner)) additional_for(c, *ns);
+    return;
+  }
   const Node* node = z->find(target.wire());
   if (node == nullptr) {
     c.rcode = rcode::kNxDomain;  // RFC 6604: the rcode of the last name in the chain
@@ -264,7 +289,9 @@ void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner 
     service_answer(c, static_cast<size_t>(node.service), qtype, owner, z, question_zone);
     return;
   }
-  if (const RRset* cname = node.find(type::kCname); cname != nullptr && qtype != type::kCname) {
+  // ANY matches the CNAME itself (RFC 1034 4.3.2 step 3a): it is answered, not followed.
+  if (const RRset* cname = node.find(type::kCname);
+      cname != nullptr && qtype != type::kCname && qtype != type::kAny) {
     if (!put_rrset(c, Section::Answer, *cname, owner)) {
       c.truncated = true;
       return;
@@ -295,15 +322,6 @@ void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner 
   }
   note(c, fmt::format("{} {} record(s) at {}", rr->count, type_name(rr->type), name.text()));
   additional_for(c, *rr);
-}
-
-// Label start offsets of the question name, outermost label last.
-int label_offsets(const Name& n, std::array<uint8_t, 128>& out) {
-  int k = 0;
-  for (size_t pos = 0; pos < n.size && n.bytes[pos] != 0; pos += 1 + n.bytes[pos]) {
-    out[static_cast<size_t>(k++)] = static_cast<uint8_t>(pos);
-  }
-  return k;
 }
 
 void answer_in(Ctx& c) {

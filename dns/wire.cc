@@ -279,15 +279,11 @@ std::string rcode_name(uint16_t r) {
   return fmt::format("RCODE{}", r);
 }
 
-Parse parse_query(std::span<const uint8_t> m, Query& q) {
-  q = Query{};
-  if (m.size() < kHeaderSize) return Parse::Drop;
-  q.id = rd16(&m[0]);
-  q.flags = rd16(&m[2]);
-  if ((q.flags & 0x8000) != 0) return Parse::Drop;  // a response: never answered
-  q.opcode = static_cast<uint8_t>((q.flags >> 11) & 0x0f);
-  q.rd = (q.flags & 0x0100) != 0;
-  q.cd = (q.flags & 0x0010) != 0;
+namespace {
+
+// Everything after the header, in QUERY's layout: the question, then the records (a query has
+// only additional ones; other opcodes' answer and authority records are skipped).
+Parse parse_body(std::span<const uint8_t> m, Query& q) {
   const uint16_t qd = rd16(&m[4]), an = rd16(&m[6]), ns = rd16(&m[8]), ar = rd16(&m[10]);
   if (qd == 0) return Parse::NoQuestion;
   if (qd > 1) return Parse::MultipleQuestions;
@@ -298,11 +294,9 @@ Parse parse_query(std::span<const uint8_t> m, Query& q) {
   q.qclass = rd16(&m[pos + 2]);
   pos += 4;
   q.question_size = pos - kHeaderSize;
-  // Other opcodes (NOTIFY, UPDATE, ...) carry other sections; the responder answers NOTIMP
-  // with the question and looks no further.
-  if (q.opcode != 0) return Parse::Ok;
-  if (an != 0 || ns != 0) return Parse::FormErr;  // a query has no answers or authorities
-  for (uint16_t i = 0; i < ar; ++i) {
+  if (q.opcode == 0 && (an != 0 || ns != 0)) return Parse::FormErr;  // a query has neither
+  const uint32_t before_additional = uint32_t{an} + ns;
+  for (uint32_t i = 0; i < before_additional + ar; ++i) {
     const size_t owner = pos;
     if (!skip_name(m, pos) || m.size() - pos < 10) return Parse::FormErr;
     const uint16_t t = rd16(&m[pos]);
@@ -311,7 +305,7 @@ Parse parse_query(std::span<const uint8_t> m, Query& q) {
     const uint16_t rdlen = rd16(&m[pos + 8]);
     pos += 10;
     if (m.size() - pos < rdlen) return Parse::FormErr;
-    if (t == type::kOpt) {
+    if (t == type::kOpt && i >= before_additional) {
       if (q.has_opt || m[owner] != 0) return Parse::BadOpt;  // twice, or not at the root
       q.has_opt = true;
       q.udp_size = k;
@@ -323,6 +317,24 @@ Parse parse_query(std::span<const uint8_t> m, Query& q) {
   }
   if (pos != m.size()) return Parse::TrailingData;
   return Parse::Ok;
+}
+
+}  // namespace
+
+Parse parse_query(std::span<const uint8_t> m, Query& q) {
+  q = Query{};
+  if (m.size() < kHeaderSize) return Parse::Drop;
+  q.id = rd16(&m[0]);
+  q.flags = rd16(&m[2]);
+  if ((q.flags & 0x8000) != 0) return Parse::Drop;  // a response: never answered
+  q.opcode = static_cast<uint8_t>((q.flags >> 11) & 0x0f);
+  q.rd = (q.flags & 0x0100) != 0;
+  q.cd = (q.flags & 0x0010) != 0;
+  const Parse p = parse_body(m, q);
+  // Other opcodes (NOTIFY, UPDATE, ones not defined yet) are answered NOTIMP whatever follows
+  // the header (RFC 8906 8.1.4 asks with no question at all), with as much of the question and
+  // the OPT as reads in QUERY's layout: a request's OPT is answered with one (RFC 6891 7).
+  return q.opcode != 0 ? Parse::Ok : p;
 }
 
 // ---- Writer ------------------------------------------------------------------------------
