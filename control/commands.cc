@@ -1,6 +1,7 @@
 #include "control/commands.h"
 
 #include <charconv>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -151,36 +152,43 @@ std::string show_health(const Controller& c, const CommandRequest& req) {
     }
   }
   const Config& config = *c.health()->config;
-  json out = json::array();
-  std::set<std::string> seen;
+  // What each target is for: a backend's check, a remote DNS PoP's probe, or steerd's probe
+  // of its own DNS address.
+  std::map<std::string, std::pair<IpAddress, std::string>> targets;
   for (const VipConfig& v : config.vips) {
     for (const BackendConfig& b : v.backends) {
-      if (only && b.address != *only) continue;
       const std::string key = target_key(config, v, b);
-      if (key.empty() || !seen.insert(key).second) continue;
-      const health::TargetStatus* s = c.checker().status(key);
-      if (s == nullptr) continue;
-      json hist = json::array();
-      for (const health::ProbeResult& r : s->history) {
-        hist.push_back({{"at_unix_ms", unix_ms_of(r.at)},
-                        {"ok", r.ok},
-                        {"latency_us", r.latency.count()},
-                        {"reason", r.reason}});
-      }
-      out.push_back(
-          {{"target", key},
-           {"address", b.address.to_string()},
-           {"check", b.check},
-           {"state", health::state_name(s->state)},
-           {"since_unix_ms", unix_ms_of(s->since)},
-           {"pending", s->pending},
-           {"probes", s->probes},
-           {"failures", s->failures},
-           {"last_failure", s->last_failure},
-           {"last_failure_unix_ms",
-            s->last_failure.empty() ? json(nullptr) : json(unix_ms_of(s->last_failure_at))},
-           {"history", hist}});
+      if (!key.empty()) targets.try_emplace(key, b.address, b.check);
     }
+  }
+  for (const health::Target& t : health_targets(config)) {
+    targets.try_emplace(t.key, t.address, t.check.name);
+  }
+  json out = json::array();
+  for (const auto& [key, what] : targets) {
+    const auto& [address, check] = what;
+    if (only && address != *only) continue;
+    const health::TargetStatus* s = c.checker().status(key);
+    if (s == nullptr) continue;
+    json hist = json::array();
+    for (const health::ProbeResult& r : s->history) {
+      hist.push_back({{"at_unix_ms", unix_ms_of(r.at)},
+                      {"ok", r.ok},
+                      {"latency_us", r.latency.count()},
+                      {"reason", r.reason}});
+    }
+    out.push_back({{"target", key},
+                   {"address", address.to_string()},
+                   {"check", check},
+                   {"state", health::state_name(s->state)},
+                   {"since_unix_ms", unix_ms_of(s->since)},
+                   {"pending", s->pending},
+                   {"probes", s->probes},
+                   {"failures", s->failures},
+                   {"last_failure", s->last_failure},
+                   {"last_failure_unix_ms",
+                    s->last_failure.empty() ? json(nullptr) : json(unix_ms_of(s->last_failure_at))},
+                   {"history", hist}});
   }
   if (only && out.empty()) {
     return reply_error(reply::kNotFound, fmt::format("no health-checked backend {}", req.args[0]));

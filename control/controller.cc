@@ -29,6 +29,9 @@ void Controller::start() {
     }
     recompute();
   });
+  // A streak toward another verdict: nothing changes yet, but answers that depend on it get
+  // their pending TTL (DNS) until it ends.
+  deps_.checker.set_on_pending([this](const std::string&, bool) { recompute(); });
   deps_.dataplane.on_health = [this](DataplaneHealth, DataplaneHealth now, const std::string& why) {
     event(fmt::format("dataplane {}: {}", dataplane_health_name(now), why));
     recompute();
@@ -62,6 +65,7 @@ void Controller::stop() {
   for (Module* m : modules_) m->stop();
   deps_.checker.set_targets({});
   deps_.checker.set_on_change({});
+  deps_.checker.set_on_pending({});
   deps_.dataplane.on_health = nullptr;
   deps_.dataplane.stop();
 }

@@ -18,8 +18,8 @@ inline uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 
 // How a record's owner is written: a compression pointer into the question name, or the
 // name's wire bytes.
 struct Owner {
-  uint16_t pointer = 0;                 // != 0: 0xc000 | pointer
-  std::span<const uint8_t> wire;        // else these bytes
+  uint16_t pointer = 0;           // != 0: 0xc000 | pointer
+  std::span<const uint8_t> wire;  // else these bytes
   static Owner at(size_t offset) { return Owner{static_cast<uint16_t>(offset), {}}; }
   static Owner name(const Name& n) { return Owner{0, n.wire()}; }
 };
@@ -75,8 +75,7 @@ void put_soa(Ctx& c, const Zone& z, bool question_zone) {
   bool ok;
   if (question_zone) {
     const size_t offset = kHeaderSize + c.q.qname.size - z.apex.size;
-    const uint8_t ptr[2] = {static_cast<uint8_t>(0xc0 | offset >> 8),
-                            static_cast<uint8_t>(offset)};
+    const uint8_t ptr[2] = {static_cast<uint8_t>(0xc0 | offset >> 8), static_cast<uint8_t>(offset)};
     ok = c.w.raw(Section::Authority, ptr, 0);
   } else {
     ok = c.w.raw(Section::Authority, z.apex.wire(), 0);
@@ -85,17 +84,45 @@ void put_soa(Ctx& c, const Zone& z, bool question_zone) {
   if (!ok) c.w.rewind(m);  // a negative answer without its SOA still says it all
 }
 
-// A/AAAA of a name found in our zones, in the additional section (glue, MX/NS/SRV targets).
-void put_additional_addresses(Ctx& c, const Name& target) {
+// Where a written RRset's RDATAs start in the message (for compression pointers to the names
+// in them); offsets past 0x3fff cannot be pointed at and are 0.
+struct RdataOffsets {
+  std::array<uint16_t, 64> at{};
+  size_t count = 0;
+};
+
+// put_rrset, noting where each record's RDATA starts.
+bool put_rrset_noting(Ctx& c, Section s, const RRset& rr, Owner owner, RdataOffsets& out) {
+  const size_t start = c.w.size();
+  if (!put_rrset(c, s, rr, owner)) return false;
+  const size_t owner_size = owner.wire.empty() ? 2 : owner.wire.size();
+  size_t pos = start;
+  out.count = 0;
+  for (uint16_t size : rr.tail_sizes) {
+    const size_t rdata = pos + owner_size + 10;
+    if (out.count < out.at.size()) {
+      out.at[out.count++] = rdata < 0x4000 ? static_cast<uint16_t>(rdata) : 0;
+    }
+    pos += owner_size + size;
+  }
+  return true;
+}
+
+// A/AAAA of a name found in our zones, in the additional section (glue, MX/NS/SRV targets),
+// the owner a pointer to where the name stands in an RDATA when it can be. False when a
+// record did not fit.
+bool put_additional_addresses(Ctx& c, const Name& target, uint16_t pointer) {
   const Zone* z = c.k.zone_of(target);
-  if (z == nullptr) return;
+  if (z == nullptr) return true;
   const Node* node = z->find(target.wire());
-  if (node == nullptr) return;
+  if (node == nullptr) return true;
+  const Owner owner = pointer != 0 ? Owner::at(pointer) : Owner::name(target);
   for (uint16_t ty : {type::kA, type::kAaaa}) {
     if (const RRset* rr = node->find(ty)) {
-      if (!put_rrset(c, Section::Additional, *rr, Owner::name(target))) return;
+      if (!put_rrset(c, Section::Additional, *rr, owner)) return false;
     }
   }
+  return true;
 }
 
 // The name inside an NS / MX / SRV RDATA (uncompressed, as the table stores it).
@@ -107,11 +134,23 @@ bool rdata_target(uint16_t ty, const std::vector<uint8_t>& rdata, Name& out) {
   return true;
 }
 
-void additional_for(Ctx& c, const RRset& rr) {
+// The additional records of an NS / MX / SRV RRset just written (`at`: where). With `cut`
+// (a referral), the glue of in-domain name servers — targets at or below the delegation — is
+// required (RFC 9471 3): when it does not fit, the answer is truncated.
+void additional_for(Ctx& c, const RRset& rr, const RdataOffsets& at, const Name* cut = nullptr) {
   if (rr.type != type::kNs && rr.type != type::kMx && rr.type != type::kSrv) return;
-  for (const std::vector<uint8_t>& rdata : rr.rdatas) {
+  const size_t skip = rr.type == type::kMx ? 2 : rr.type == type::kSrv ? 6 : 0;
+  for (size_t i = 0; i < rr.rdatas.size(); ++i) {
     Name target;
-    if (rdata_target(rr.type, rdata, target)) put_additional_addresses(c, target);
+    if (!rdata_target(rr.type, rr.rdatas[i], target)) continue;
+    uint16_t pointer = 0;
+    if (i < at.count && at.at[i] != 0 && at.at[i] + skip < 0x4000) {
+      pointer = static_cast<uint16_t>(at.at[i] + skip);
+    }
+    if (!put_additional_addresses(c, target, pointer)) {
+      if (cut != nullptr && target.within(*cut)) c.truncated = true;
+      return;
+    }
   }
 }
 
@@ -193,7 +232,8 @@ void service_answer(Ctx& c, size_t index, uint16_t family_type, Owner owner, con
     };
     if (!loc.order.empty()) {
       for (uint16_t pop : loc.order) {
-        if (pop < s.by_pop.size() && s.by_pop[pop] >= 0) consider(static_cast<size_t>(s.by_pop[pop]));
+        if (pop < s.by_pop.size() && s.by_pop[pop] >= 0)
+          consider(static_cast<size_t>(s.by_pop[pop]));
       }
     } else {
       for (size_t i = 0; i < s.pops.size(); ++i) consider(i);
@@ -211,8 +251,8 @@ void service_answer(Ctx& c, size_t index, uint16_t family_type, Owner owner, con
         failed_open = true;
       }
     } else {
-      left = static_cast<uint16_t>(
-          left - put_pop_records(c, s.fallback, family_type, left, ttl, owner));
+      left = static_cast<uint16_t>(left -
+                                   put_pop_records(c, s.fallback, family_type, left, ttl, owner));
       ++c.n.static_fallback;
     }
   }
@@ -223,13 +263,14 @@ void service_answer(Ctx& c, size_t index, uint16_t family_type, Owner owner, con
       const PopFlags& f = c.t.flag(s, static_cast<size_t>(s.by_pop[pop]));
       c.why->pops.push_back(fmt::format(
           "{}: {}{}, {} address(es) of this family", c.k.pops[pop].name,
-          f.disabled ? "disabled by an operator" : f.healthy ? "healthy" : "down",
-          f.draining ? " (draining)" : "",
-          family_type == type::kA ? pa.a_count : pa.aaaa_count));
+          f.disabled  ? "disabled by an operator"
+          : f.healthy ? "healthy"
+                      : "down",
+          f.draining ? " (draining)" : "", family_type == type::kA ? pa.a_count : pa.aaaa_count));
     }
-    c.why->outcome = fmt::format("service {}: {} address(es), TTL {}{}", s.name,
-                                 s.answers - left, ttl,
-                                 failed_open ? " (no PoP is up: every PoP, failing open)" : "");
+    c.why->outcome =
+        fmt::format("service {}: {} address(es), TTL {}{}", s.name, s.answers - left, ttl,
+                    failed_open ? " (no PoP is up: every PoP, failing open)" : "");
   }
   if (left == s.answers && !c.truncated) {
     // Nothing of this family anywhere (or nothing to hand out): NODATA.
@@ -237,12 +278,12 @@ void service_answer(Ctx& c, size_t index, uint16_t family_type, Owner owner, con
     if (c.why != nullptr && !any_family) c.why->outcome = fmt::format("service {}: NODATA", s.name);
     return;
   }
-  // The answer depends on where the client is: say for how wide a prefix (RFC 7871 7.2.1).
-  c.scope = loc.scope;
+  // The answer depends on where the client is: say for how wide a prefix (RFC 7871 7.2.1);
+  // a SOURCE of 0 asked for an answer that does not depend on its clients: SCOPE 0.
+  c.scope = c.q.has_ecs && c.q.ecs.source == 0 ? 0 : loc.scope;
 }
 
-void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner owner,
-               int depth);
+void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner owner, int depth);
 
 // Label start offsets of a name, outermost label last.
 int label_offsets(const Name& n, std::array<uint8_t, 128>& out) {
@@ -269,7 +310,18 @@ void chase(Ctx& c, const RRset& cname, int depth) {
     if (cut == nullptr || !cut->cut || (i == 0 && c.q.qtype == type::kDs)) continue;
     const RRset* ns = cut->find(type::kNs);
     const Owner owner{0, {target.bytes.data() + o, target.size - o}};
-    if (ns != nullptr && put_rrset(c, Section::Authority, *ns, owner)) additional_for(c, *ns);
+    Name cut_name;
+    cut_name.size = static_cast<uint8_t>(target.size - o);
+    std::copy(target.bytes.begin() + static_cast<ptrdiff_t>(o),
+              target.bytes.begin() + static_cast<ptrdiff_t>(target.size), cut_name.bytes.begin());
+    RdataOffsets at;
+    if (ns != nullptr) {
+      if (put_rrset_noting(c, Section::Authority, *ns, owner, at)) {
+        additional_for(c, *ns, at, &cut_name);
+      } else {
+        c.truncated = true;  // a referral without its NS set says nothing
+      }
+    }
     return;
   }
   const Node* node = z->find(target.wire());
@@ -281,8 +333,7 @@ void chase(Ctx& c, const RRset& cname, int depth) {
   answer_at(c, *z, *node, target, Owner::name(target), depth + 1);
 }
 
-void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner owner,
-               int depth) {
+void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner owner, int depth) {
   const bool question_zone = depth == 0;
   const uint16_t qtype = c.q.qtype;
   if (node.service >= 0 && (qtype == type::kA || qtype == type::kAaaa)) {
@@ -316,12 +367,13 @@ void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner 
     put_soa(c, z, question_zone);
     return;
   }
-  if (!put_rrset(c, Section::Answer, *rr, owner)) {
+  RdataOffsets at;
+  if (!put_rrset_noting(c, Section::Answer, *rr, owner, at)) {
     c.truncated = true;
     return;
   }
   note(c, fmt::format("{} {} record(s) at {}", rr->count, type_name(rr->type), name.text()));
-  additional_for(c, *rr);
+  additional_for(c, *rr, at);
 }
 
 void answer_in(Ctx& c) {
@@ -352,14 +404,39 @@ void answer_in(Ctx& c) {
     if (i == 0 && q.qtype == type::kDs) break;  // the parent answers for DS at a cut
     const RRset* ns = node->find(type::kNs);
     c.aa = false;
-    if (ns != nullptr && put_rrset(c, Section::Authority, *ns, Owner::at(kHeaderSize + o))) {
-      additional_for(c, *ns);
+    Name cut_name;
+    cut_name.size = static_cast<uint8_t>(q.qname.size - o);
+    std::copy(suffix.begin(), suffix.end(), cut_name.bytes.begin());
+    RdataOffsets at;
+    if (ns != nullptr) {
+      if (put_rrset_noting(c, Section::Authority, *ns, Owner::at(kHeaderSize + o), at)) {
+        additional_for(c, *ns, at, &cut_name);
+      } else {
+        c.truncated = true;  // a referral without its NS set says nothing
+      }
     }
     note(c, "referral");
     return;
   }
   const Node* node = z->find(q.qname.wire());
   if (node == nullptr) {
+    // RFC 4592: the wildcard at the closest encloser (the longest existing ancestor,
+    // empty non-terminals included) answers for the name, with the name as the owner.
+    for (int i = 1; i <= labels - apex_labels; ++i) {
+      const size_t o = offs[static_cast<size_t>(i)];
+      const std::span<const uint8_t> encloser(q.qname.bytes.data() + o, q.qname.size - o);
+      if (z->find(encloser) == nullptr) continue;
+      std::array<uint8_t, kMaxName + 2> wild{};
+      if (encloser.size() + 2 > kMaxName) break;
+      wild[0] = 1;
+      wild[1] = '*';
+      std::copy(encloser.begin(), encloser.end(), wild.begin() + 2);
+      const Node* w = z->find({wild.data(), encloser.size() + 2});
+      if (w == nullptr) break;  // the closest encloser has no wildcard: the name does not exist
+      note(c, "wildcard");
+      answer_at(c, *z, *w, q.qname, Owner::at(kHeaderSize), 0);
+      return;
+    }
     c.rcode = rcode::kNxDomain;
     note(c, "NXDOMAIN");
     put_soa(c, *z, true);
@@ -377,8 +454,7 @@ void answer_chaos(Ctx& c) {
   const Query& q = c.q;
   c.aa = false;
   const bool identity = is_name(q.qname, "id.server.") || is_name(q.qname, "hostname.bind.");
-  if (!identity || c.k.chaos_id.empty() ||
-      (q.qtype != type::kTxt && q.qtype != type::kAny)) {
+  if (!identity || c.k.chaos_id.empty() || (q.qtype != type::kTxt && q.qtype != type::kAny)) {
     c.rcode = rcode::kRefused;
     note(c, "REFUSED: CHAOS");
     return;
@@ -462,7 +538,8 @@ size_t answer(const Table& table, std::span<const uint8_t> msg, const Client& cl
   if (client.tcp) {
     cap = kMaxMessage;
   } else if (q.has_opt) {
-    cap = std::clamp<size_t>(q.udp_size, kMinUdpSize, std::max<size_t>(table.catalog->udp_cap, kMinUdpSize));
+    cap = std::clamp<size_t>(q.udp_size, kMinUdpSize,
+                             std::max<size_t>(table.catalog->udp_cap, kMinUdpSize));
   }
   cap = std::min(cap, out.size());
   Writer w(out, cap);
@@ -519,7 +596,8 @@ size_t answer(const Table& table, std::span<const uint8_t> msg, const Client& cl
   if (with_opt) {
     uint8_t options[512];
     const size_t size = build_options(c, options, sizeof options, parsed == Parse::Ok);
-    const uint16_t ours = static_cast<uint16_t>(std::max<size_t>(table.catalog->udp_cap, kMinUdpSize));
+    const uint16_t ours =
+        static_cast<uint16_t>(std::max<size_t>(table.catalog->udp_cap, kMinUdpSize));
     if (!w.opt(ours, rc, {options, size})) {
       // Not even the OPT fits (a client size below what we wrote): drop the records.
       w.set_tc();

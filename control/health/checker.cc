@@ -303,6 +303,7 @@ void Checker::finish(uint32_t slot, bool ok, std::string reason, Clock::time_poi
       .reason = std::move(reason),
   });
   const Damper::Step step = e.damper.feed(ok);
+  const bool was_pending = st.pending;
   st.pending = step.pending;
 
   const CheckConfig& c = e.target.check;
@@ -312,7 +313,13 @@ void Checker::finish(uint32_t slot, bool ok, std::string reason, Clock::time_poi
   e.due = next;
   schedule(slot, next);
 
-  if (!step.changed) return;
+  if (!step.changed) {
+    if (step.pending != was_pending && on_pending_) {
+      const std::string key = e.target.key;  // a copy: the callback may change the targets
+      on_pending_(key, step.pending);
+    }
+    return;
+  }
   const State before = st.state;
   if (before == State::Unknown) --unknown_;
   st.state = step.state;

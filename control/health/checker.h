@@ -74,6 +74,7 @@ class Checker final : public TargetChecker {
   // cancelled and never reported). Of two targets with the same key the first wins.
   void set_targets(std::vector<Target> targets) override;
   void set_on_change(ChangeFn on_change) override { on_change_ = std::move(on_change); }
+  void set_on_pending(PendingFn on_pending) override { on_pending_ = std::move(on_pending); }
 
   // The status of `key`, or nullptr. The object stays put (and is updated in place) until a
   // set_targets without `key` removes it.
@@ -130,6 +131,7 @@ class Checker final : public TargetChecker {
 
   asio::io_context& io_;
   ChangeFn on_change_;
+  PendingFn on_pending_;
   Rng rng_;
   std::unique_ptr<FdPoller> poller_;
   std::unique_ptr<TlsContexts> tls_;

@@ -32,8 +32,13 @@ class TargetChecker {
 
   virtual ~TargetChecker() = default;
 
+  using PendingFn = std::function<void(const std::string& key, bool pending)>;
+
   // Who hears about verdict changes (one listener; it may call set_targets).
   virtual void set_on_change(ChangeFn on_change) = 0;
+  // Who hears when a target's streak toward another verdict starts or ends (TargetStatus
+  // pending) without a verdict change: answers that depend on it use shorter TTLs meanwhile.
+  virtual void set_on_pending(PendingFn on_pending) = 0;
   // Replaces the target set. A target whose key and spec are unchanged keeps its status; of
   // two targets with the same key the first wins.
   virtual void set_targets(std::vector<Target> targets) = 0;

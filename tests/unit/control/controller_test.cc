@@ -249,6 +249,17 @@ TEST_F(ControllerTest, WarmUpEndsAfterMaxMsWithUndecidedBackendsOutOfService) {
   EXPECT_TRUE(rig.dataplane->pool("192.0.2.20").empty());
 }
 
+TEST_F(ControllerTest, AStreakTowardAnotherVerdictIsPublishedAsPending) {
+  Rig rig(dir_, "[warmup]\nmax_ms = 0\n");
+  rig.checker.set_all(State::Up);
+  const uint64_t generation = rig.controller->health()->generation;
+  rig.checker.set_pending("10.0.0.1:80/t", true);
+  EXPECT_EQ(rig.controller->health()->generation, generation + 1);
+  EXPECT_TRUE(rig.controller->health()->vips[0].backends[0].pending);
+  rig.checker.set_pending("10.0.0.1:80/t", false);
+  EXPECT_FALSE(rig.controller->health()->vips[0].backends[0].pending);
+}
+
 TEST_F(ControllerTest, ReloadingAnInvalidFileChangesNothing) {
   Rig rig(dir_, "[warmup]\nmax_ms = 0\n");
   rig.checker.set_all(State::Up);

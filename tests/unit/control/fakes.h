@@ -24,6 +24,7 @@ namespace steer::control::test {
 class ScriptedChecker final : public health::TargetChecker {
  public:
   void set_on_change(ChangeFn on_change) override { on_change_ = std::move(on_change); }
+  void set_on_pending(PendingFn on_pending) override { on_pending_ = std::move(on_pending); }
   void set_targets(std::vector<health::Target> targets) override {
     std::map<std::string, health::TargetStatus> next;
     for (const health::Target& t : targets) {
@@ -61,6 +62,13 @@ class ScriptedChecker final : public health::TargetChecker {
     last.reason = reason.empty() && !last.ok ? "connection refused" : reason;
     if (on_change_) on_change_(key, before, now, last);
   }
+  // A streak toward another verdict starts or ends.
+  void set_pending(const std::string& key, bool pending) {
+    auto it = status_.find(key);
+    if (it == status_.end() || it->second.pending == pending) return;
+    it->second.pending = pending;
+    if (on_pending_) on_pending_(key, pending);
+  }
   void set_all(health::State now) {
     for (const std::string& k : keys()) set(k, now);
   }
@@ -68,6 +76,7 @@ class ScriptedChecker final : public health::TargetChecker {
 
  private:
   ChangeFn on_change_;
+  PendingFn on_pending_;
   std::map<std::string, health::TargetStatus> status_;
   int target_sets_ = 0;
 };

@@ -4,6 +4,7 @@
 // tests/unit/dns/geo_test.cc covers locations, and the integration suite the wire.
 #include "dns/answer.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "dns/build.h"
@@ -407,6 +408,59 @@ TEST(Answer, APendingChangeShortensTheTtlAndJitterStaysInItsBounds) {
     EXPECT_GE(d->answer[0].ttl, 30u);
     EXPECT_LE(d->answer[0].ttl, 60u);
   }
+}
+
+TEST(Answer, AWildcardAnswersForNamesBelowItsClosestEncloser) {
+  Fixture f;
+  f.config.zones[0].records.push_back(rec("*.wild.lb.example.com.", type::kA, "192.0.2.42"));
+  f.config.zones[0].records.push_back(rec("real.wild.lb.example.com.", type::kTxt, "\"x\""));
+  auto d = f.ask(q("Any.Wild.lb.example.com."));
+  EXPECT_EQ(d.rcode, rcode::kNoError);
+  ASSERT_EQ(d.answer.size(), 1u);
+  EXPECT_EQ(d.answer[0].owner, "Any.Wild.lb.example.com.") << "the owner is the name asked";
+  EXPECT_EQ(d.answer[0].data, "192.0.2.42");
+  EXPECT_EQ(texts(f.ask(q("a.b.wild.lb.example.com.")).answer),
+            std::vector<std::string>{"192.0.2.42"});
+  auto nodata = f.ask(q("x.wild.lb.example.com.", type::kMx));
+  EXPECT_EQ(nodata.rcode, rcode::kNoError);
+  EXPECT_TRUE(nodata.answer.empty());
+  EXPECT_EQ(nodata.authority.size(), 1u);
+  // A name that exists is not covered; below it, the closest encloser is that name.
+  EXPECT_EQ(f.ask(q("real.wild.lb.example.com.")).answer.size(), 0u);
+  EXPECT_EQ(f.ask(q("x.real.wild.lb.example.com.")).rcode, rcode::kNxDomain);
+  EXPECT_EQ(f.ask(q("x.other.lb.example.com.")).rcode, rcode::kNxDomain);
+}
+
+TEST(Answer, AReferralWhoseInDomainGlueDoesNotFitIsTruncated) {
+  Fixture f;
+  std::string ns;
+  for (int i = 0; i < 13; ++i) {
+    const std::string host = fmt::format("a-long-name-server-host-{:02}.big.lb.example.com.", i);
+    f.config.zones[0].records.push_back(rec("big.lb.example.com.", type::kNs, host.c_str()));
+    f.config.zones[0].records.push_back(rec(host.c_str(), type::kA, "192.0.2.1"));
+    f.config.zones[0].records.push_back(rec(host.c_str(), type::kAaaa, "2001:db8::1"));
+  }
+  QuerySpec s = q("www.big.lb.example.com.");
+  s.edns = false;
+  auto udp = f.ask(s);
+  EXPECT_TRUE(udp.tc) << "RFC 9471: in-domain glue is required";
+  auto tcp = f.ask(s, true);
+  EXPECT_FALSE(tcp.tc);
+  EXPECT_EQ(tcp.authority.size(), 13u);
+  EXPECT_EQ(tcp.additional.size(), 26u);
+  for (const DecodedRecord& r : tcp.additional) {
+    EXPECT_NE(r.owner.find(".big.lb.example.com."), std::string::npos) << r.owner;
+  }
+}
+
+TEST(Answer, AnEcsSourceOfZeroGetsScopeZero) {
+  Fixture f;
+  QuerySpec s = q("web.lb.example.com.");
+  s.ecs = "0.0.0.0/0";
+  auto d = f.ask(s);
+  ASSERT_TRUE(d.has_ecs);
+  EXPECT_EQ(d.ecs_scope, 0);
+  EXPECT_FALSE(d.answer.empty());
 }
 
 TEST(Answer, ChaosIdentityIsConfigurable) {
