@@ -12,15 +12,13 @@
   health      service answers through steerd's real checker: remote PoPs are TCP listeners
               the test opens and closes; nearest healthy PoP first, fail open, the static
               fallback; `dns query` and `show dns` on the CLI socket agree with the wire
-  pending     a service answer's TTL while a health change is pending: its pending_ttl. Fails:
-              a probe streak that changes no verdict never reaches the answer table
-  glue        a referral whose in-domain glue does not fit carries TC (RFC 9471). Fails
-  rrl         [dns.rrl] limits identical answers to one client. Fails: not implemented
+  pending     a service answer's TTL while a health change is pending: its pending_ttl
+  glue        a referral whose in-domain glue does not fit carries TC (RFC 9471)
+  rrl         [dns.rrl] limits identical answers to one client
   knot        a differential test: the same zone from steerd and from Knot DNS, a corpus of
               queries (malformed ones too) compared field by field; every accepted difference
               is listed in KNOWN_DIFFERENCES with its reason, any other one fails
-  wildcard    the same for a zone with wildcard records (RFC 4592), which steerd's
-              configuration accepts but its responder does not match: fails until it does
+  wildcard    the same for a zone with wildcard records (RFC 4592)
   zonemaster  zonemaster-cli's offline test modules against steerd on 127.0.53.1:53 and
               127.0.53.2:53; ERROR and CRITICAL fail, WARNINGs must be in ZONEMASTER_ALLOWED
 
