@@ -353,15 +353,20 @@ def knot_value(v):
 
 class Knot(Server):
     """knotd -c CONF in the foreground, serving `zone` on address:port, with its own rundir,
-    storage and control socket in run_dir (nothing of the system's Knot is used)."""
+    storage and control socket in run_dir (nothing of the system's Knot is used).
+    `modules`: configuration text placed before the template (module sections such as
+    `mod-geoip:`); `zone_keys`: more keys of the zone's entry (`module: mod-geoip/ID`)."""
 
     name = "knotd"
 
-    def __init__(self, run_dir, address, port, zone, server_keys=None):
+    def __init__(self, run_dir, address, port, zone, server_keys=None, modules="",
+                 zone_keys=None):
         super().__init__(Path(run_dir), address, port, zone.apex)
         self.zone = zone
         self.dir = self.run_dir / "knot"
         self.server_keys = server_keys or {}
+        self.modules = modules
+        self.zone_keys = zone_keys or {}
 
     def write_config(self):
         self.dir.mkdir(exist_ok=True)
@@ -377,7 +382,7 @@ control:
 log:
   - target: stderr
     any: info
-template:
+{self.modules}template:
   - id: default
     storage: "{self.dir}"
     semantic-checks: on
@@ -388,6 +393,7 @@ zone:
   - domain: {self.zone.apex}
     file: "zone.db"
 """
+        text += "".join(f"    {k}: {knot_value(v)}\n" for k, v in self.zone_keys.items())
         (self.dir / "knot.conf").write_text(text)
 
     def command(self):

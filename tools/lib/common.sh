@@ -13,7 +13,8 @@ STEER_PACKAGES=(
   libdpdk-dev dpdk dpdk-dev libbpf-dev libxdp-dev bpftool libssl-dev nlohmann-json3-dev
   libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl
   python3 python3-scapy python3-pyflakes iproute2 iputils-ping ethtool tcpdump bird2
-  knot knot-dnsutils bind9-dnsutils python3-dnspython python3-yaml zonemaster-cli
+  knot knot-module-geoip knot-dnsutils bind9-dnsutils python3-dnspython python3-yaml zonemaster-cli
+  dnsperf
 )
 
 steer_log() { printf 'steer: %s\n' "$*" >&2; }
