@@ -12,7 +12,11 @@
 #include <regex>
 #include <set>
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/file.h"
 #include "control/bgp_link.h"
@@ -117,8 +121,10 @@ class Rig {
         std::move(*config), std::move(*overrides));
     dataplane_link = std::make_unique<DataplaneLink>(*client);
     bgp_link = std::make_unique<BgpLink>(io, *commands, events);
+    dns_link = std::make_unique<DnsLink>(io, *commands, events, *bgp_link);
     controller->add_module(*dataplane_link);
     controller->add_module(*bgp_link);
+    controller->add_module(*dns_link);
     register_controller_commands(*commands, *controller, path);
     controller->start();
   }
@@ -128,6 +134,7 @@ class Rig {
     controller->stop();
     io.restart();
     io.run_for(60ms);  // the clients' coroutines see the stop
+    dns_link.reset();
     bgp_link.reset();
     dataplane_link.reset();
     controller.reset();
@@ -176,6 +183,7 @@ class Rig {
   std::unique_ptr<Controller> controller;
   std::unique_ptr<DataplaneLink> dataplane_link;
   std::unique_ptr<BgpLink> bgp_link;
+  std::unique_ptr<DnsLink> dns_link;
 
  private:
   std::string dir_, extra_;
@@ -430,6 +438,127 @@ TEST(CommandTable, TheProtocolDocumentListsExactlyTheRegisteredCommands) {
   std::set<std::string> registered;
   for (const Command& c : table.commands()) registered.insert(c.path);
   EXPECT_EQ(documented, registered);
+}
+
+// [dns] with this PoP ("here", serving the VIP web) and a remote one ("far", probed at
+// 127.0.0.9 with check t): web.lb.example.test answers one address, the best PoP's.
+std::string dns_section(uint16_t port) {
+  return fmt::format(R"(
+[pop]
+name = "here"
+
+[dns]
+listen = ["127.0.0.1:{}"]
+threads = 1
+answers = 1
+
+[[dns.pop]]
+name = "here"
+region = "a"
+latitude = 0.0
+longitude = 0.0
+
+[[dns.pop]]
+name = "far"
+region = "b"
+latitude = 40.0
+longitude = 40.0
+
+[[dns.zone]]
+name = "lb.example.test."
+ns = ["ns1"]
+soa = {{ rname = "hostmaster" }}
+records = [{{ name = "ns1", type = "A", data = "127.0.0.1" }}]
+
+[[dns.service]]
+name = "web"
+check = "t"
+  [[dns.service.pop]]
+  pop = "here"
+  vips = ["web"]
+  [[dns.service.pop]]
+  pop = "far"
+  addresses = ["198.51.100.7"]
+  probe = ["127.0.0.9"]
+  port = 80
+)",
+                     port);
+}
+
+uint16_t free_udp_tcp_port() {
+  for (int i = 0; i < 20; ++i) {
+    const int u = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::getsockname(u, reinterpret_cast<sockaddr*>(&a), &len);
+    const int t = ::socket(AF_INET, SOCK_STREAM, 0);
+    const bool ok = ::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(t);
+    ::close(u);
+    if (ok) return ntohs(a.sin_port);
+  }
+  return 0;
+}
+
+// The addresses `dns query` hands a client for web's A record.
+std::vector<std::string> dns_answer(Rig& rig) {
+  const std::string text = rig.request("dns query web.lb.example.test A 203.0.113.1");
+  ReplyReader reader;
+  if (!reader.feed(text)) return {"(unreadable reply)"};
+  auto reply = reader.next();
+  if (!reply || !reply->ok()) return {"(error) " + text};
+  std::vector<std::string> out;
+  const auto doc = nlohmann::json::parse(reply->text_of(reply::kJson));
+  for (const auto& r : doc["answer"]) {
+    out.push_back(r["data"].get<std::string>());
+  }
+  return out;
+}
+
+// DNS follows the BGP decision for the local VIP, not its own reading of health: an
+// operator's withdrawal (health still up) takes it out of answers, a health withdrawal too,
+// and a drained address is handed out only while nothing better is up.
+TEST_F(ControllerTest, DnsHandsOutTheLocalVipOnlyWhileBgpAnnouncesIt) {
+  const uint16_t port = free_udp_tcp_port();
+  ASSERT_NE(port, 0);
+  Rig rig(dir_, "[warmup]\nmax_ms = 0\n" + bgp_section(dir_) + dns_section(port), R"({"vips":[]})",
+          {{"192.0.2.10", false}, {"192.0.2.20", false}});
+  rig.checker.set_all(State::Up);
+  using Addresses = std::vector<std::string>;
+  const Addresses here{"192.0.2.10"}, far{"198.51.100.7"};
+  ASSERT_TRUE(rig.run_until([&] { return rig.bird_announces("192.0.2.10"); }));
+  ASSERT_TRUE(rig.run_until([&] { return dns_answer(rig) == here; }))
+      << rig.request("dns query web.lb.example.test A 203.0.113.1");
+
+  // Withdrawn by the operator while every check is up.
+  ASSERT_EQ(Rig::code(rig.request("bgp withdraw web")), reply::kOk);
+  ASSERT_TRUE(rig.run_until([&] { return !rig.bird_announces("192.0.2.10"); }));
+  EXPECT_EQ(dns_answer(rig), far);
+  ASSERT_EQ(Rig::code(rig.request("bgp auto web")), reply::kOk);
+  ASSERT_TRUE(rig.run_until([&] { return dns_answer(rig) == here; }));
+  EXPECT_TRUE(rig.bird_announces("192.0.2.10"));
+
+  // Withdrawn because web's backends are down.
+  rig.checker.set("10.0.0.1:80/t", State::Down);
+  rig.checker.set("10.0.0.2:80/t", State::Down);
+  ASSERT_TRUE(rig.run_until([&] { return !rig.bird_announces("192.0.2.10"); }));
+  EXPECT_EQ(dns_answer(rig), far);
+  rig.checker.set_all(State::Up);
+  ASSERT_TRUE(rig.run_until([&] { return dns_answer(rig) == here; }));
+
+  // Draining: the remote PoP first while it is up; the drained VIP when it is all there is.
+  ASSERT_EQ(Rig::code(rig.request("bgp drain web")), reply::kOk);
+  ASSERT_TRUE(rig.run_until([&] { return dns_answer(rig) == far; }));
+  std::string far_probe;
+  for (const std::string& k : rig.checker.keys()) {
+    if (k.rfind("127.0.0.9:", 0) == 0) far_probe = k;
+  }
+  ASSERT_FALSE(far_probe.empty()) << "the remote PoP's probe is a health target";
+  rig.checker.set(far_probe, State::Down);
+  ASSERT_TRUE(rig.run_until([&] { return dns_answer(rig) == here; }));
 }
 
 // The reply codes docs/cli-protocol.md lists are the ones common/framing.h defines.
