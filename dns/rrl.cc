@@ -128,21 +128,21 @@ uint64_t Rrl::key(const IpAddress& client, std::span<const uint8_t> m) const noe
   size_t n = 3 + 16;
   if (cls != ResponseClass::Error && rd16(&m[4]) == 1) {
     size_t pos = kHeaderSize;
-    size_t name = copy_name(m, pos, buf + n);
-    if (name != 0 && skip_name(m, pos) && m.size() - pos >= 4) {
+    if (skip_name(m, pos) && m.size() - pos >= 4) {
+      size_t name = 0;
       if (cls == ResponseClass::Answer) {
         buf[1] = m[pos];
         buf[2] = m[pos + 1];
       } else {
-        // The first authority record's owner: the zone (SOA) or the delegation (NS). The
-        // question name stays when it cannot be read (an SOA that did not fit).
+        // The first authority record's owner: the zone (SOA) or the delegation (NS).
         pos += 4;
         uint16_t skipped;
         bool ok = true;
         for (uint16_t i = 0, an = rd16(&m[6]); i < an && ok; ++i) ok = skip_record(m, pos, skipped);
-        const size_t owner = ok && rd16(&m[8]) > 0 ? copy_name(m, pos, buf + n) : 0;
-        if (owner != 0) name = owner;
+        if (ok && rd16(&m[8]) > 0) name = copy_name(m, pos, buf + n);
       }
+      // The question name: for answers, and for negative ones whose SOA did not fit.
+      if (name == 0) name = copy_name(m, kHeaderSize, buf + n);
       n += name;
     }
   }

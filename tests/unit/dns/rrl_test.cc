@@ -432,5 +432,118 @@ TEST(RrlTable, AFullTableReplacesTheLeastRecentlyUsedAndKeepsLimitingAFlood) {
   EXPECT_EQ(flood_sent, 11) << "the flood (100/s) is limited as it would be alone";
 }
 
+// ---- the responder ------------------------------------------------------------------------
+
+// A socket to the responder on 127.0.0.1:port.
+int connect_to(int type, uint16_t port) {
+  const int fd = ::socket(AF_INET, type, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return -1;
+  return fd;
+}
+
+TEST(RrlResponder, UdpAnswersOverTheRateAreDroppedOrTruncatedAndTcpOnesNever) {
+  Answers a;
+  PublishCell<Table> cell(a.table);
+  ResponderOptions o;
+  o.listen = {{ip("127.0.0.1"), 0}};
+  o.threads = 1;
+  o.rrl = config(5, 5, 2);
+  auto r = Responder::start(o, cell, [](std::string_view) {});
+  ASSERT_TRUE(r) << r.error().message;
+  const uint16_t port = (*r)->ports()[0];
+  QuerySpec s;
+  s.name = "www.lb.example.com.";
+  const std::vector<uint8_t> query = *make_query(s);
+
+  // 40 queries at once over UDP: 5 answered, 35 limited (about half of them slipped).
+  const int udp = connect_to(SOCK_DGRAM, port);
+  ASSERT_GE(udp, 0);
+  for (int i = 0; i < 40; ++i)
+    ASSERT_EQ(::send(udp, query.data(), query.size(), 0), ssize_t(query.size()));
+  int full = 0, truncated = 0;
+  pollfd p{udp, POLLIN, 0};
+  while (::poll(&p, 1, 500) == 1) {
+    uint8_t buf[4096];
+    const ssize_t k = ::recv(udp, buf, sizeof buf, 0);
+    ASSERT_GT(k, 0);
+    auto d = decode_message({buf, static_cast<size_t>(k)});
+    ASSERT_TRUE(d);
+    (d->tc ? truncated : full)++;
+    if (d->tc) EXPECT_TRUE(d->answer.empty());
+  }
+  ::close(udp);
+  EXPECT_EQ(full, 5) << "the burst, then nothing: 40 queries in well under 200 ms";
+  EXPECT_GE(truncated, 16);
+  EXPECT_LE(truncated, 18);
+  // The same from TCP: every answer whole.
+  const int tcp = connect_to(SOCK_STREAM, port);
+  ASSERT_GE(tcp, 0);
+  std::vector<uint8_t> framed;
+  for (int i = 0; i < 20; ++i) {
+    framed.push_back(static_cast<uint8_t>(query.size() >> 8));
+    framed.push_back(static_cast<uint8_t>(query.size()));
+    framed.insert(framed.end(), query.begin(), query.end());
+  }
+  ASSERT_EQ(::send(tcp, framed.data(), framed.size(), 0), ssize_t(framed.size()));
+  std::vector<uint8_t> got;
+  int tcp_full = 0;
+  pollfd t{tcp, POLLIN, 0};
+  while (tcp_full < 20 && ::poll(&t, 1, 2000) == 1) {
+    uint8_t buf[4096];
+    const ssize_t k = ::recv(tcp, buf, sizeof buf, 0);
+    if (k <= 0) break;
+    got.insert(got.end(), buf, buf + k);
+    while (got.size() >= 2 && got.size() >= 2u + (got[0] << 8 | got[1])) {
+      const size_t len = got[0] << 8 | got[1];
+      auto d = decode_message({got.data() + 2, len});
+      ASSERT_TRUE(d);
+      EXPECT_FALSE(d->tc);
+      EXPECT_EQ(d->answer.size(), 1u);
+      ++tcp_full;
+      got.erase(got.begin(), got.begin() + 2 + static_cast<ptrdiff_t>(len));
+    }
+  }
+  ::close(tcp);
+  EXPECT_EQ(tcp_full, 20);
+  // Counters are published after each batch.
+  Counters n;
+  for (int i = 0; i < 100 && n.queries < 60; ++i) {
+    n = (*r)->counters();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(n.queries, 60u);
+  EXPECT_EQ(n.rrl_dropped + n.rrl_slipped, 35u);
+  EXPECT_EQ(n.rrl_slipped, static_cast<uint64_t>(truncated));
+  (*r)->stop();
+}
+
+TEST(RrlResponder, OffByDefault) {
+  Answers a;
+  PublishCell<Table> cell(a.table);
+  ResponderOptions o;
+  o.listen = {{ip("127.0.0.1"), 0}};
+  o.threads = 1;
+  auto r = Responder::start(o, cell, [](std::string_view) {});
+  ASSERT_TRUE(r) << r.error().message;
+  QuerySpec s;
+  s.name = "www.lb.example.com.";
+  const std::vector<uint8_t> query = *make_query(s);
+  const int udp = connect_to(SOCK_DGRAM, (*r)->ports()[0]);
+  ASSERT_GE(udp, 0);
+  for (int i = 0; i < 40; ++i) ::send(udp, query.data(), query.size(), 0);
+  int full = 0;
+  pollfd p{udp, POLLIN, 0};
+  while (full < 40 && ::poll(&p, 1, 500) == 1) {
+    uint8_t buf[4096];
+    full += ::recv(udp, buf, sizeof buf, 0) > 0;
+  }
+  ::close(udp);
+  EXPECT_EQ(full, 40);
+}
+
 }  // namespace
 }  // namespace steer::dns
