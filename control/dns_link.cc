@@ -132,11 +132,14 @@ void DnsLink::reconfigure(const Config& c) {
   // The table before the threads, so that they answer from the first datagram on.
   rebuild_catalog();
   const dns::ResponderOptions want{c.dns->listen, c.dns->threads, c.dns->tcp_idle_ms,
-                                   c.dns->tcp_connections};
+                                   c.dns->tcp_connections, c.dns->rrl};
+  // The limiters live in the threads (their tables are made at start): a change of [dns.rrl]
+  // restarts the responder, like a change of its sockets or threads.
   const bool same = responder_ && want.listen == responder_options_.listen &&
                     want.threads == responder_options_.threads &&
                     want.tcp_idle_ms == responder_options_.tcp_idle_ms &&
-                    want.tcp_connections == responder_options_.tcp_connections;
+                    want.tcp_connections == responder_options_.tcp_connections &&
+                    want.rrl == responder_options_.rrl;
   if (!same) {
     if (responder_) responder_->stop();
     responder_.reset();
@@ -150,8 +153,12 @@ void DnsLink::reconfigure(const Config& c) {
         where += fmt::format("{}{}:{}", i ? ", " : "", address_for_port(want.listen[i].address),
                              responder_->ports()[i]);
       }
-      events_.add(
-          fmt::format("dns: answering on {} (udp and tcp, {} thread(s))", where, want.threads));
+      events_.add(fmt::format(
+          "dns: answering on {} (udp and tcp, {} thread(s)){}", where, want.threads,
+          want.rrl.enabled ? fmt::format("; udp rate-limited to {}/s per answer per /{} or /{}",
+                                         want.rrl.responses_per_second, want.rrl.ipv4_prefix,
+                                         want.rrl.ipv6_prefix)
+                           : ""));
     } else {
       responder_error_ = r.error().message;
       events_.add(fmt::format("dns: the responder cannot start: {}", responder_error_));
@@ -301,6 +308,18 @@ void DnsLink::metrics(MetricsWriter& m) const {
   m.sample("steer_dns_truncated_total", {}, n.truncated);
   m.family("steer_dns_dropped_total", "counter", "messages not answered (no header, or responses)");
   m.sample("steer_dns_dropped_total", {}, n.dropped);
+  m.family("steer_dns_rrl_dropped_total", "counter",
+           "UDP answers not sent by response-rate limiting ([dns.rrl]): a client prefix asked "
+           "for the same answer over the rate (a reflection attack, or a very busy resolver)");
+  m.sample("steer_dns_rrl_dropped_total", {}, n.rrl_dropped);
+  m.family("steer_dns_rrl_slipped_total", "counter",
+           "UDP answers over the rate sent truncated instead (every slip-th), so that a real "
+           "client retries over TCP");
+  m.sample("steer_dns_rrl_slipped_total", {}, n.rrl_slipped);
+  m.family("steer_dns_rrl_evicted_total", "counter",
+           "rate-limit accounts replaced before they went idle: more client prefixes x answers "
+           "are live than a thread's table holds (65,536), and limiting is weakened");
+  m.sample("steer_dns_rrl_evicted_total", {}, n.rrl_evicted);
   m.family("steer_dns_fail_open_total", "counter",
            "service answers given while no PoP was up (every PoP handed out)");
   m.sample("steer_dns_fail_open_total", {}, n.fail_open);

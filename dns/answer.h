@@ -62,6 +62,11 @@ struct Counters {
   uint64_t fail_open = 0;   // service answers given while no PoP was up
   uint64_t static_fallback = 0;
   std::array<uint64_t, 8> by_qtype{};  // A, AAAA, NS, SOA, CNAME, TXT, ANY, other
+  // Response-rate limiting (dns/rrl.h; the responder, UDP only): answers made (and counted
+  // above) but not sent, sent truncated instead, and live accounts replaced to make room.
+  uint64_t rrl_dropped = 0;
+  uint64_t rrl_slipped = 0;
+  uint64_t rrl_evicted = 0;
 };
 size_t qtype_bucket(uint16_t qtype);
 inline constexpr const char* kQtypeBuckets[8] = {"A", "AAAA", "NS", "SOA", "CNAME", "TXT", "ANY",

@@ -132,6 +132,7 @@ struct Responder::Worker {
   std::array<std::atomic<uint64_t>, kCounterWords> shared{};
   std::atomic<uint64_t> generation{0};
   uint64_t rng = 0;
+  std::unique_ptr<Rrl> rrl;  // null when rate limiting is off
   std::unordered_map<int, Conn> conns;
   std::array<std::array<uint8_t, kUdpBuffer>, kBatch> in{}, out{};
   std::vector<uint8_t> tcp_out = std::vector<uint8_t>(kMaxMessage);
@@ -151,6 +152,11 @@ Result<std::unique_ptr<Responder>> Responder::start(const ResponderOptions& opti
   for (uint16_t i = 0; i < threads; ++i) {
     auto w = std::make_unique<Worker>();
     w->rng = 0x9e3779b97f4a7c15ULL * (i + 1) ^ static_cast<uint64_t>(now_ms());
+    if (options.rrl.enabled) {
+      // The hash seed from the thread's random state: not guessable from outside.
+      const uint64_t seed = uint64_t{next_random(w->rng)} << 32 | next_random(w->rng);
+      w->rrl = std::make_unique<Rrl>(options.rrl, Rrl::kDefaultSlots, seed);
+    }
     r->workers_.push_back(std::move(w));
   }
   auto cleanup = [&r] {
@@ -252,10 +258,12 @@ std::vector<uint64_t> Responder::generations() const {
 
 namespace {
 
-// One batch of datagrams from `fd`: read, answer, send. Returns how many were read.
-unsigned udp_batch(int fd, const Table& table, Responder::Log&, std::array<std::array<uint8_t, kUdpBuffer>, kBatch>& in,
+// One batch of datagrams from `fd`: read, answer, rate-limit (when `rrl`), send. Returns how
+// many were read.
+unsigned udp_batch(int fd, const Table& table, Responder::Log&,
+                   std::array<std::array<uint8_t, kUdpBuffer>, kBatch>& in,
                    std::array<std::array<uint8_t, kUdpBuffer>, kBatch>& out, Counters& counters,
-                   uint64_t& rng) {
+                   uint64_t& rng, Rrl* rrl) {
   mmsghdr msgs[kBatch]{};
   iovec iov[kBatch];
   sockaddr_storage from[kBatch];
@@ -271,6 +279,8 @@ unsigned udp_batch(int fd, const Table& table, Responder::Log&, std::array<std::
   }
   const int got = ::recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
   if (got <= 0) return 0;
+  // One clock read per batch: RRL's resolution is a millisecond, a batch takes microseconds.
+  const int64_t now = rrl != nullptr ? now_ms() : 0;
   mmsghdr replies[kBatch]{};
   iovec riov[kBatch];
   unsigned n = 0;
@@ -281,8 +291,11 @@ unsigned udp_batch(int fd, const Table& table, Responder::Log&, std::array<std::
       continue;
     }
     Client client{from_sockaddr(from[i]), false};
-    const size_t size = answer(table, {in[i].data(), msgs[i].msg_len}, client,
-                               {out[i].data(), out[i].size()}, next_random(rng), counters);
+    size_t size = answer(table, {in[i].data(), msgs[i].msg_len}, client,
+                         {out[i].data(), out[i].size()}, next_random(rng), counters);
+    if (size != 0 && rrl != nullptr) {
+      size = rrl->apply(client.address, {out[i].data(), out[i].size()}, size, now, counters);
+    }
     if (size == 0) continue;
     riov[n] = {out[i].data(), size};
     mmsghdr& r = replies[n];
@@ -377,13 +390,13 @@ void Responder::run(Worker& w) {
       const uint64_t kind = tag >> 32;
       if (kind == 0) {  // UDP: drain in batches, bounded so TCP and stop get their turn
         for (int round = 0; round < 16; ++round) {
-          if (udp_batch(fd, table, log_, w.in, w.out, w.local, w.rng) < kBatch) break;
+          if (udp_batch(fd, table, log_, w.in, w.out, w.local, w.rng, w.rrl.get()) < kBatch) break;
         }
       } else if (kind == 1) {  // a TCP listener
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
-        const int c = ::accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len,
-                                SOCK_NONBLOCK | SOCK_CLOEXEC);
+        const int c =
+            ::accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c < 0) continue;
         if (tcp_open_.fetch_add(1, std::memory_order_relaxed) >= opt_.tcp_connections) {
           tcp_open_.fetch_sub(1, std::memory_order_relaxed);

@@ -12,6 +12,10 @@
 //   nothing changed) and answers with dns/answer.h into the thread's own buffers: no lock, no
 //   allocation per query (TCP buffers grow per connection, not per query).
 //
+// Response-rate limiting (dns/rrl.h), when options.rrl.enabled: each thread has its own
+// limiter, made at start (its table allocated then), applied to every UDP answer after
+// answer() made it, with the time read once per batch; TCP answers are never limited.
+//
 // Counters: each thread counts into its own dns::Counters and publishes a copy after every
 // batch (relaxed atomics), so counters() from another thread never races the hot path.
 // Start binds everything or nothing (an error names the address); stop() joins the threads.
@@ -31,6 +35,7 @@
 #include "common/result.h"
 #include "dns/answer.h"
 #include "dns/config.h"
+#include "dns/rrl.h"
 #include "dns/table.h"
 
 namespace steer::dns {
@@ -40,6 +45,7 @@ struct ResponderOptions {
   uint16_t threads = 2;
   uint32_t tcp_idle_ms = 10000;
   uint32_t tcp_connections = 512;
+  RrlConfig rrl;  // off unless enabled
 };
 
 class Responder {
