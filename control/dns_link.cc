@@ -320,6 +320,14 @@ void DnsLink::metrics(MetricsWriter& m) const {
            "rate-limit accounts replaced before they went idle: more client prefixes x answers "
            "are live than a thread's table holds (65,536), and limiting is weakened");
   m.sample("steer_dns_rrl_evicted_total", {}, n.rrl_evicted);
+  m.family("steer_dns_answers_by_pop_total", "counter",
+           "service answers, by the PoP heading them (the client's best PoP handed out)");
+  const auto& pops = config_->dns->pops;
+  for (size_t i = 0; i < pops.size() && i < dns::Counters::kPopSlots; ++i) {
+    const bool last = i == dns::Counters::kPopSlots - 1 && pops.size() > dns::Counters::kPopSlots;
+    m.sample("steer_dns_answers_by_pop_total", {{"pop", last ? "other" : pops[i].name}},
+             n.by_pop[i]);
+  }
   m.family("steer_dns_fail_open_total", "counter",
            "service answers given while no PoP was up (every PoP handed out)");
   m.sample("steer_dns_fail_open_total", {}, n.fail_open);

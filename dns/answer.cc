@@ -219,6 +219,7 @@ void service_answer(Ctx& c, size_t index, uint16_t family_type, Owner owner, con
   uint16_t left = s.answers;
   bool failed_open = false;
   bool any_family = false, any_up = false;
+  int head = -1;  // the Catalog::pops index of the first PoP handed out
   for (size_t i = 0; i < s.pops.size(); ++i) {
     const PopAnswers& pa = s.pops[i];
     any_family = any_family || (family_type == type::kA ? pa.a_count : pa.aaaa_count) > 0;
@@ -227,8 +228,9 @@ void service_answer(Ctx& c, size_t index, uint16_t family_type, Owner owner, con
   auto pass = [&](auto&& eligible) {
     auto consider = [&](size_t i) {
       if (left == 0 || !eligible(c.t.flag(s, i))) return;
-      left = static_cast<uint16_t>(left -
-                                   put_pop_records(c, s.pops[i], family_type, left, ttl, owner));
+      const uint16_t put = put_pop_records(c, s.pops[i], family_type, left, ttl, owner);
+      if (put != 0 && left == s.answers) head = s.pops[i].pop;
+      left = static_cast<uint16_t>(left - put);
     };
     if (!loc.order.empty()) {
       for (uint16_t pop : loc.order) {
@@ -256,6 +258,7 @@ void service_answer(Ctx& c, size_t index, uint16_t family_type, Owner owner, con
       ++c.n.static_fallback;
     }
   }
+  if (head >= 0) ++c.n.by_pop[std::min<size_t>(static_cast<size_t>(head), Counters::kPopSlots - 1)];
   if (c.why != nullptr) {
     for (uint16_t pop : loc.order) {
       if (pop >= s.by_pop.size() || s.by_pop[pop] < 0) continue;

@@ -67,6 +67,10 @@ struct Counters {
   uint64_t rrl_dropped = 0;
   uint64_t rrl_slipped = 0;
   uint64_t rrl_evicted = 0;
+  // Service answers by the PoP that heads them (the client's best PoP among those handed
+  // out), indexed as [dns.pop] lists the PoPs; kPopSlots - 1 counts every later PoP.
+  static constexpr size_t kPopSlots = 64;
+  std::array<uint64_t, kPopSlots> by_pop{};
 };
 size_t qtype_bucket(uint16_t qtype);
 inline constexpr const char* kQtypeBuckets[8] = {"A", "AAAA", "NS", "SOA", "CNAME", "TXT", "ANY",

@@ -21,6 +21,7 @@ servers bind only the addresses a case gives them. Nothing here needs a network 
 binding port 53 (zonemaster) needs root.
 """
 import json
+import re
 import os
 import shutil
 import signal
@@ -32,6 +33,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -280,13 +282,15 @@ class Server:
 class Steerd(Server):
     """steerd ($STEER_BUILD/control/steerd -c FILE) with a [dns] section answering on
     address:port. `dns` holds the [dns] keys beyond listen; `sections` is more configuration
-    text (zones, PoPs, services, checks) appended as is."""
+    text (zones, PoPs, services, checks) appended as is; `metrics` the [metrics] listen
+    address ("": none), read back with metrics()."""
 
     name = "steerd"
 
     def __init__(self, build, run_dir, address, port, apex, dns_keys, sections,
-                 pop="local", extra_listen=()):
+                 pop="local", extra_listen=(), metrics=""):
         super().__init__(run_dir, address, port, apex)
+        self.metrics_listen = metrics
         self.binary = Path(build) / "control" / "steerd"
         self.socket = self.run_dir / "steerd.sock"
         self.config_path = self.run_dir / "steerd.toml"
@@ -309,7 +313,7 @@ socket = {toml_value(str(self.socket))}
 mode = "0600"
 
 [metrics]
-listen = ""
+listen = {toml_value(self.metrics_listen)}
 
 [state]
 dir = {toml_value(str(self.run_dir / "state"))}
@@ -343,6 +347,19 @@ listen = {toml_value(self.listen)}
         """The JSON document of a successful CLI request (raises on 8xxx/9xxx)."""
         with self.api() as api:
             return api.data(line)
+
+    def metrics(self):
+        """{(name, ((label, value), ...)): value} from GET /metrics."""
+        host, port = self.metrics_listen.rsplit(":", 1)
+        with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            m = re.match(r'^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$', line)
+            if m:
+                labels = tuple(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+                out[(m.group(1), labels)] = float(m.group(3))
+        return out
 
 
 def knot_value(v):

@@ -710,7 +710,8 @@ def health_steerd(run_dir, port, pa_port, pb_port, slow_port=None):
     sections += service_section("mix", [("pa", [MIX["pa"]], PA_PROBE, pa_port),
                                         ("pb", [MIX["pb"], MIX["pb6"]], PB_PROBE, pb_port)])
     if slow_port is None:
-        return Steerd(BUILD, run_dir, HEALTH_ADDR, port, APEX, {"nets": str(nets)}, sections)
+        return Steerd(BUILD, run_dir, HEALTH_ADDR, port, APEX, {"nets": str(nets)}, sections,
+                      metrics=f"{HEALTH_ADDR}:{pick_port(HEALTH_ADDR)}")
     # "slow" probes a listener of its own with a check that needs 1000 failures to go down:
     # once that listener closes, its change stays pending (the answer's TTL the pending one)
     # for 100 s, and no verdict changes.
@@ -798,6 +799,22 @@ def case_health(c):
             c.check([r["data"] for r in doc["answer"]] == [APP_A["pa"], APP_A["pb"]]
                     and doc.get("ecs_scope") == 24,
                     "dns query with an ECS prefix: pa first, scope 24", json.dumps(doc)[:400])
+
+            m = steerd.metrics()
+
+            def metric(name, **labels):
+                return m.get((name, tuple(labels.items())), 0)
+            by_pop = {p: metric("steer_dns_answers_by_pop_total", pop=p) for p in ("pa", "pb")}
+            c.check(by_pop["pb"] >= 5 and by_pop["pa"] >= 1,
+                    "metrics: service answers by heading PoP (pb for this resolver, pa for the "
+                    "ECS prefix)", str(by_pop))
+            c.check(metric("steer_dns_ecs_queries_total") >= 1
+                    and metric("steer_dns_queries_total", rcode="NOERROR") >= 8
+                    and metric("steer_dns_queries_by_transport_total", transport="tcp") >= 1
+                    and metric("steer_dns_queries_by_type_total", qtype="AAAA") >= 2
+                    and metric("steer_dns_table_generation") >= 1,
+                    "metrics: ECS, rcode, transport, qtype counts and the table generation",
+                    str({k: v for k, v in m.items() if k[0].startswith("steer_dns")})[:800])
 
             print("  -- pb's listener closed")
             pb.close()
