@@ -40,7 +40,7 @@ Announcer::Announcer(asio::io_context& io, BgpConfig config, std::string overrid
 
 Announcer::~Announcer() { stop(); }
 
-void Announcer::event(std::string text) { log_(text); }
+void Announcer::event(const std::string& text) { log_(text); }
 
 void Announcer::start() {
   if (auto r = overrides_.load(); !r) event(fmt::format("bgp: {}", r.error().message));
@@ -133,7 +133,7 @@ void Announcer::update(std::vector<RouteHealth> routes, bool settled, bool datap
     event(fmt::format("bgp: {} left the configuration: withdrawing", old.health.label()));
     if (bird_ && bird_->connected()) {
       for (const std::string& p : {name, drain_protocol(name)}) {
-        bird_->set_enabled(p, false, [](BirdResult<Toggle>) {});
+        bird_->set_enabled(p, false, [](const BirdResult<Toggle>&) {});
       }
     }
     configure_needed_ = configure_needed_ || !cfg_.snippet.empty();
@@ -256,7 +256,10 @@ void Announcer::sync_unit(Unit& u) {
   auto left = std::make_shared<size_t>(ops.size());
   auto failed = std::make_shared<bool>(false);
   const std::string name = u.name;
-  for (const auto& [protocol, enable] : ops) {
+  for (const auto& op : ops) {
+    // Named, not structured bindings: clang 14 (clang-tidy's parser) cannot capture those.
+    const std::string& protocol = op.first;
+    const bool enable = op.second;
     const bool is_drain = protocol != name;
     bird_->set_enabled(
         protocol, enable,

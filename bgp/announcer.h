@@ -142,7 +142,7 @@ class Announcer {
   void adopt();
   void schedule_wake();
   void schedule_poll();
-  void event(std::string text);
+  void event(const std::string& text);
   void remember(Unit& u, RouteState state, bool held, std::string why);
   void confirm(Unit& u);
   RouteDecision decision(const Unit& u) const;

@@ -68,6 +68,7 @@ class IpAddress {
 
   std::string to_string() const;
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
 
  private:

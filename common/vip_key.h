@@ -53,6 +53,7 @@ struct VipKey {
   // The inverse of to_string(); nullopt when `text` is not of that form.
   static std::optional<VipKey> parse(std::string_view text);
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend auto operator<=>(const VipKey&, const VipKey&) = default;
 };
 

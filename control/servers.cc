@@ -1,5 +1,6 @@
 #include "control/servers.h"
 
+#include <charconv>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -152,7 +153,11 @@ Result<void> MetricsServer::listen(const std::string& address) {
   std::string host = address.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
-  const int port = std::atoi(address.c_str() + colon + 1);
+  const std::string_view port_text = std::string_view(address).substr(colon + 1);
+  int port = -1;
+  const auto [end, perr] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (perr != std::errc() || end != port_text.data() + port_text.size()) port = -1;
   asio::error_code ec;
   const asio::ip::address ip = asio::ip::make_address(host, ec);
   if (ec || port < 0 || port > 65535)

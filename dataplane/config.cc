@@ -1,5 +1,7 @@
 #include "dataplane/config.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -126,15 +128,24 @@ std::string PortConfig::af_xdp_iface() const {
 }
 
 Result<std::array<uint8_t, 6>> parse_mac(std::string_view text) {
+  // Six groups of one or two hex digits separated by ':'.
   std::array<uint8_t, 6> mac{};
-  unsigned v[6];
-  char tail;
-  const std::string s(text);
-  if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-                  &tail) != 6) {
-    return fail(fmt::format("'{}' is not a MAC address", text));
+  const char* p = text.data();
+  const char* const end = text.data() + text.size();
+  for (size_t i = 0; i < mac.size(); ++i) {
+    if (i > 0) {
+      if (p == end || *p != ':') return fail(fmt::format("'{}' is not a MAC address", text));
+      ++p;
+    }
+    unsigned v = 0;
+    const auto [next, ec] = std::from_chars(p, std::min(end, p + 2), v, 16);
+    if (ec != std::errc() || next == p) {
+      return fail(fmt::format("'{}' is not a MAC address", text));
+    }
+    mac[i] = static_cast<uint8_t>(v);
+    p = next;
   }
-  for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(v[i]);
+  if (p != end) return fail(fmt::format("'{}' is not a MAC address", text));
   return mac;
 }
 

@@ -20,6 +20,13 @@ namespace steer::dataplane {
 
 namespace {
 
+// NLMSG_OK, without comparing the header's unsigned length with the signed count NLMSG_NEXT
+// keeps (clang warns about that inside the macro).
+bool message_ok(const nlmsghdr* nh, int len) {
+  return len >= static_cast<int>(sizeof(nlmsghdr)) && nh->nlmsg_len >= sizeof(nlmsghdr) &&
+         nh->nlmsg_len <= static_cast<unsigned>(len);
+}
+
 struct Fd {
   int fd;
   ~Fd() {
@@ -56,7 +63,7 @@ Result<std::optional<std::array<uint8_t, 6>>> kernel_neighbour(const IpAddress& 
       return fail(fmt::format("netlink recv: {}", std::strerror(errno)));
     }
     int len = static_cast<int>(n);
-    for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(nh, len);
+    for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); message_ok(nh, len);
          nh = NLMSG_NEXT(nh, len)) {
       if (nh->nlmsg_type == NLMSG_DONE) return found;
       if (nh->nlmsg_type == NLMSG_ERROR) return fail("netlink: neighbour dump failed");

@@ -73,7 +73,9 @@ Result<void> setup_ports(Runtime& rt) {
     }
     uint16_t rxd = pc.rx_descriptors, txd = pc.tx_descriptors;
     rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rxd, &txd);
-    for (uint16_t q = 0; q < queues; ++q) {
+    // At most the device's queue count, a uint16_t.
+    const auto port_queues = static_cast<uint16_t>(queues);
+    for (uint16_t q = 0; q < port_queues; ++q) {
       if (int rc = rte_eth_rx_queue_setup(port_id, q, rxd, socket, nullptr, pool); rc != 0) {
         return fail(fmt::format("port {}: RX queue {}: {}", name, q, rte_strerror(-rc)));
       }
@@ -87,13 +89,13 @@ Result<void> setup_ports(Runtime& rt) {
     PortInfo pi;
     pi.id = port_id;
     pi.name = name;
-    pi.queues = static_cast<uint16_t>(queues);
+    pi.queues = port_queues;
     pi.af_xdp_iface = pc.af_xdp_iface();
     rte_ether_addr mac{};
     rte_eth_macaddr_get(port_id, &mac);
     std::copy(std::begin(mac.addr_bytes), std::end(mac.addr_bytes), pi.mac.begin());
     rt.ports.push_back(pi);
-    for (uint16_t q = 0; q < queues; ++q) {
+    for (uint16_t q = 0; q < port_queues; ++q) {
       rt.workers[q % workers]->queues.push_back(RxQueue{port_id, q});
     }
   }

@@ -143,6 +143,7 @@ class Snapshot {
   struct BackendKey {
     VipKey vip;
     IpAddress address;
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
     friend auto operator<=>(const BackendKey&, const BackendKey&) = default;
   };
   std::vector<std::pair<VipKey, uint32_t>> vip_ids_;          // sorted by key

@@ -118,7 +118,8 @@ Result<std::vector<uint64_t>> read_percpu_counters(int map_fd, uint32_t count) {
 
 namespace {
 
-int print_all(enum libbpf_print_level, const char* format, va_list args) {
+__attribute__((format(printf, 2, 0))) int print_all(enum libbpf_print_level, const char* format,
+                                                    va_list args) {
   return std::vfprintf(stderr, format, args);
 }
 int print_none(enum libbpf_print_level, const char*, va_list) { return 0; }

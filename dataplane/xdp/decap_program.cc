@@ -229,12 +229,13 @@ Result<void> read_maps(int prog_fd, DecapStatus& s) {
   s.any_destination = (cfg.flags & STEER_DECAP_CHECK_DST) == 0;
   s.tc_redirect_fallback = (cfg.flags & STEER_DECAP_TC_REDIRECT) != 0;
 
-  auto dst_keys = map_keys(dst->get(), sizeof(steer_addr_key), 2 * STEER_DECAP_MAX_DSTS);
+  auto dst_keys = map_keys(dst->get(), sizeof(steer_addr_key), size_t{2} * STEER_DECAP_MAX_DSTS);
   if (!dst_keys) return tl::unexpected(dst_keys.error());
   for (const auto& k : *dst_keys) s.destinations.push_back(IpAddress::from_v6(k.data()));
   std::sort(s.destinations.begin(), s.destinations.end());
 
-  auto allow_keys = map_keys(allow->get(), sizeof(steer_lpm_key), 2 * STEER_DECAP_MAX_ALLOW);
+  auto allow_keys =
+      map_keys(allow->get(), sizeof(steer_lpm_key), size_t{2} * STEER_DECAP_MAX_ALLOW);
   if (!allow_keys) return tl::unexpected(allow_keys.error());
   for (const auto& k : *allow_keys) {
     steer_lpm_key key{};

@@ -48,6 +48,7 @@ struct IpPrefix {
   // "10.0.0.0/8", "2001:db8::/32"; a bare address is a host prefix. Host bits are cleared.
   static std::optional<IpPrefix> parse(std::string_view text);
   std::string to_string() const;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend auto operator<=>(const IpPrefix&, const IpPrefix&) = default;
 };
 

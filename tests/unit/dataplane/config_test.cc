@@ -79,6 +79,9 @@ TEST(DataplaneConfig, MacRoundTrip) {
   EXPECT_EQ(format_mac(*m), "02:00:0a:ff:00:01");
   EXPECT_FALSE(parse_mac("02:00:0a:ff:00"));
   EXPECT_FALSE(parse_mac("02:00:0a:ff:00:01:02"));
+  EXPECT_FALSE(parse_mac("02:00:0a:ff:00:1x"));
+  EXPECT_FALSE(parse_mac("002:00:0a:ff:00:01"));
+  EXPECT_FALSE(parse_mac("02-00-0a-ff-00-01"));
 }
 
 }  // namespace
