@@ -27,7 +27,7 @@ void check_config(const Config& c) {
     check(!v.name.empty() && names.insert(v.name).second);
     check(steer::hashing::is_prime(v.table_size));
     check(v.table_size >= v.backends.size());
-    check(v.proto == 6 || v.proto == 17);
+    check(v.proto == steer::L4Proto::Tcp || v.proto == steer::L4Proto::Udp);
     check(v.gue_port != 0);
     check(v.check.empty() || c.checks.contains(v.check));
     std::set<steer::IpAddress> addresses;

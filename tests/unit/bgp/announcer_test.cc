@@ -228,9 +228,8 @@ TEST_F(AnnouncerTest, ADrainIsAnnouncedWithLowerPreferenceForDrainMsThenWithdraw
   const auto t0 = Clock::now();
   auto r = announcer_->set_admin(unit, Admin::Drain, Peer{.uid = 0, .user = "root"});
   ASSERT_TRUE(r) << r.error().message;
-  ASSERT_TRUE(run_until([&] {
-    return bird_drain("192.0.2.10") == true && bird_normal("192.0.2.10") == false;
-  }));
+  ASSERT_TRUE(run_until(
+      [&] { return bird_drain("192.0.2.10") == true && bird_normal("192.0.2.10") == false; }));
   // The drain twin is enabled before the normal route goes: no gap.
   const auto toggles = bird_->toggles();
   ASSERT_GE(toggles.size(), 2u);
