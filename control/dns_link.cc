@@ -64,7 +64,7 @@ std::string hostname() {
 }  // namespace
 
 DnsLink::DnsLink(asio::io_context& io, CommandTable& commands, Events& events, BgpLink& bgp)
-    : io_(io), events_(events), bgp_(bgp), file_timer_(io) {
+    : events_(events), bgp_(bgp), file_timer_(io) {
   register_commands(commands);
   bgp_.on_decision([this] {
     if (health_ && config_ && !stopped_) rebuild();

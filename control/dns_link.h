@@ -65,11 +65,10 @@ class DnsLink final : public Module {
   // dns pop|service disable|enable ...
   std::string set_override(const CommandRequest& req, bool pop_command, bool disable);
 
-  asio::io_context& io_;
   Events& events_;
   BgpLink& bgp_;
   ServiceHealthPtr health_;
-  std::shared_ptr<const Config> config_;  // the configuration the tables are built from
+  std::shared_ptr<const Config> config_;     // the configuration the tables are built from
   dns::ResponderOptions responder_options_;  // what the running responder was started with
   std::shared_ptr<const dns::Geo> geo_;
   std::string geo_error_;
@@ -83,7 +82,7 @@ class DnsLink final : public Module {
   std::chrono::nanoseconds last_build_{0};          // the last table (health) build
   std::chrono::nanoseconds last_catalog_build_{0};  // the last catalog build
   asio::steady_timer file_timer_;
-  std::string files_stamp_;  // the geo files' sizes and times when the map was built
+  std::string files_stamp_;                // the geo files' sizes and times when the map was built
   std::optional<DnsOverrides> overrides_;  // loaded with the first [dns]
   bool stopped_ = false;
 };

@@ -13,8 +13,6 @@ using Section = Writer::Section;
 
 constexpr int kMaxChain = 8;  // CNAME steps followed inside our zones
 
-inline uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-
 // How a record's owner is written: a compression pointer into the question name, or the
 // name's wire bytes.
 struct Owner {
@@ -465,7 +463,7 @@ void answer_chaos(Ctx& c) {
   uint8_t rdata[256];
   const size_t len = std::min<size_t>(c.k.chaos_id.size(), 255);
   rdata[0] = static_cast<uint8_t>(len);
-  std::memcpy(rdata + 1, c.k.chaos_id.data(), len);
+  std::copy_n(c.k.chaos_id.data(), len, rdata + 1);  // a length-prefixed string
   if (!c.w.record(Section::Answer, {}, kHeaderSize, type::kTxt, klass::kCh, 0, {rdata, len + 1})) {
     c.truncated = true;
   }

@@ -23,7 +23,8 @@ namespace {
 
 constexpr unsigned kBatch = 32;
 constexpr size_t kUdpBuffer = 4096;
-constexpr size_t kTcpPendingLimit = 256 * 1024;  // unsent answers before a client is not read
+constexpr size_t kTcpPendingLimit =
+    size_t{256} * 1024;  // unsent answers before a client is not read
 constexpr uint64_t kStopTag = ~uint64_t{0};
 
 static_assert(sizeof(Counters) % sizeof(uint64_t) == 0, "Counters is a block of uint64_t");
