@@ -55,8 +55,9 @@ DnsConfig config(size_t services, size_t pops) {
     for (size_t p = 0; p < pops; ++p) {
       ServicePopConfig sp;
       sp.pop = c.pops[p].name;
-      sp.addresses = {IpAddress::from_v4_host(0xc6330000u + static_cast<uint32_t>(p * 256 + s % 250)),
-                      *IpAddress::parse(fmt::format("2001:db8:{:x}::{:x}", p + 1, s + 1))};
+      sp.addresses = {
+          IpAddress::from_v4_host(0xc6330000u + static_cast<uint32_t>(p * 256 + s % 250)),
+          *IpAddress::parse(fmt::format("2001:db8:{:x}::{:x}", p + 1, s + 1))};
       sc.pops.push_back(sp);
     }
     c.services.push_back(sc);
@@ -80,7 +81,8 @@ BuildInputs inputs(const DnsConfig& c, std::shared_ptr<const Geo> geo, uint64_t 
 
 std::shared_ptr<const Geo> geo_of(const DnsConfig& c) {
   GeoConfig g;
-  for (const PopConfig& p : c.pops) g.pops.push_back(GeoPop{p.name, p.region, p.latitude, p.longitude});
+  for (const PopConfig& p : c.pops)
+    g.pops.push_back(GeoPop{p.name, p.region, p.latitude, p.longitude});
   auto geo = Geo::build(g);
   return geo ? *geo : nullptr;
 }
@@ -111,7 +113,8 @@ BENCHMARK_CAPTURE(BM_DnsAnswer, nxdomain, "nope.lb.example.com.", type::kA, "");
 
 // The brief's size: 1,000 services x 50 PoPs. The catalog: a reload or a geo file change.
 void BM_DnsCatalogBuild(benchmark::State& state) {
-  const DnsConfig c = config(static_cast<size_t>(state.range(0)), static_cast<size_t>(state.range(1)));
+  const DnsConfig c =
+      config(static_cast<size_t>(state.range(0)), static_cast<size_t>(state.range(1)));
   const auto geo = geo_of(c);
   for (auto _ : state) benchmark::DoNotOptimize(build_catalog(inputs(c, geo, 1)));
   state.counters["services_x_pops"] = static_cast<double>(state.range(0) * state.range(1));
@@ -121,7 +124,8 @@ BENCHMARK(BM_DnsCatalogBuild)->Args({100, 8})->Args({1000, 50})->Unit(benchmark:
 // A verdict changed: a table over the catalog, published, and a responder thread's next
 // batch reads it (the control thread's part of "verdict -> first changed answer").
 void BM_DnsHealthToAnswer(benchmark::State& state) {
-  const DnsConfig c = config(static_cast<size_t>(state.range(0)), static_cast<size_t>(state.range(1)));
+  const DnsConfig c =
+      config(static_cast<size_t>(state.range(0)), static_cast<size_t>(state.range(1)));
   const auto geo = geo_of(c);
   const auto catalog = build_catalog(inputs(c, geo, 1));
   PublishCell<Table> cell(build_table(catalog, inputs(c, geo, 1)));

@@ -53,9 +53,10 @@ void BgpLink::on_health(const ServiceHealthPtr& now) {
         (std::filesystem::path(c.state_dir) / "bgp-overrides.json").string();
     announcer_ = std::make_unique<bgp::Announcer>(io_, *c.bgp, overrides, events_.sink(), bird_);
     announcer_->on_decision = [this](const bgp::RouteDecision&) {
-      if (decision_hook_) asio::post(io_, [this] {
-        if (decision_hook_ && !stopped_) decision_hook_();
-      });
+      if (decision_hook_)
+        asio::post(io_, [this] {
+          if (decision_hook_ && !stopped_) decision_hook_();
+        });
     };
     announcer_->start();
   } else if (config_changed && announcer_->config() != *c.bgp) {

@@ -51,7 +51,7 @@ struct BackendHealth {
   std::string check;       // check name, "" = none
   std::string target_key;  // health target, "" = none
   health::State health = health::State::Up;
-  bool pending = false;                // its check is on its way to another verdict
+  bool pending = false;               // its check is on its way to another verdict
   std::optional<Override> override_;  // the operator override in force, if any
   BackendState state = BackendState::Down;
   uint32_t weight = 0;  // effective weight (0 unless up)
@@ -93,8 +93,8 @@ struct PopHealth {
 struct ServiceHealth {
   uint64_t generation = 0;  // set by the publisher: 1, 2, ...
   std::shared_ptr<const Config> config;
-  std::vector<VipHealth> vips;      // in config order
-  std::vector<RouteHealth> routes;  // VIP addresses in address order, then groups in config order
+  std::vector<VipHealth> vips;        // in config order
+  std::vector<RouteHealth> routes;    // VIP addresses in address order, then groups in config order
   std::vector<DnsServiceHealth> dns;  // per [[dns.service]], in configuration order
   DataplaneHealth dataplane = DataplaneHealth::Unknown;
   std::string dataplane_why;

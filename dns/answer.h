@@ -53,13 +53,13 @@ struct Client {
 // Per-thread counters; the responder sums them for metrics.
 struct Counters {
   uint64_t queries = 0;
-  uint64_t dropped = 0;  // not answered: no header, or a response
+  uint64_t dropped = 0;                 // not answered: no header, or a response
   std::array<uint64_t, 24> by_rcode{};  // indexed by the full (extended) rcode, 23 = other
   uint64_t udp = 0, tcp = 0;
-  uint64_t ecs = 0;         // queries with a Client Subnet option
-  uint64_t truncated = 0;   // answers sent with TC
+  uint64_t ecs = 0;        // queries with a Client Subnet option
+  uint64_t truncated = 0;  // answers sent with TC
   uint64_t service_answers = 0;
-  uint64_t fail_open = 0;   // service answers given while no PoP was up
+  uint64_t fail_open = 0;  // service answers given while no PoP was up
   uint64_t static_fallback = 0;
   std::array<uint64_t, 8> by_qtype{};  // A, AAAA, NS, SOA, CNAME, TXT, ANY, other
   // Response-rate limiting (dns/rrl.h; the responder, UDP only): answers made (and counted
@@ -73,8 +73,8 @@ struct Counters {
   std::array<uint64_t, kPopSlots> by_pop{};
 };
 size_t qtype_bucket(uint16_t qtype);
-inline constexpr const char* kQtypeBuckets[8] = {"A", "AAAA", "NS", "SOA", "CNAME", "TXT", "ANY",
-                                                 "other"};
+inline constexpr const char* kQtypeBuckets[8] = {"A",     "AAAA", "NS",  "SOA",
+                                                 "CNAME", "TXT",  "ANY", "other"};
 
 // What an answer was made of, for `steerctl dns query` (optional; nullptr on the hot path).
 struct Explanation {

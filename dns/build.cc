@@ -74,7 +74,8 @@ Zone build_zone(const ZoneConfig& zc, const std::vector<ServiceConfig>& services
   Node& apex = node_at(z, zc.apex);
   add_record(rrset_at(apex, type::kSoa, soa_ttl), soa_rdata(zc.soa));
   RRset& ns = rrset_at(apex, type::kNs, zc.ttl);
-  for (const Name& n : zc.ns) add_record(ns, std::vector<uint8_t>(n.bytes.begin(), n.bytes.begin() + n.size));
+  for (const Name& n : zc.ns)
+    add_record(ns, std::vector<uint8_t>(n.bytes.begin(), n.bytes.begin() + n.size));
   // RFC 2308 3: the negative TTL is the smaller of the SOA's TTL and its MINIMUM.
   z.negative_ttl = std::min(soa_ttl, zc.soa.minimum);
   z.soa_tail = tail(type::kSoa, z.negative_ttl, soa_rdata(zc.soa));
@@ -84,7 +85,8 @@ Zone build_zone(const ZoneConfig& zc, const std::vector<ServiceConfig>& services
     if (r.type == type::kNs && !(r.name == zc.apex)) node.cut = true;
   }
   for (size_t i = 0; i < services.size(); ++i) {
-    if (services[i].zone == zc.apex) node_at(z, services[i].owner).service = static_cast<int32_t>(service_index[i]);
+    if (services[i].zone == zc.apex)
+      node_at(z, services[i].owner).service = static_cast<int32_t>(service_index[i]);
   }
   // Empty non-terminals: every name between a node and the apex exists (RFC 8020: below an
   // existing name there is no NXDOMAIN to give for it).
@@ -179,7 +181,8 @@ std::shared_ptr<const Catalog> build_catalog(const BuildInputs& in) {
     t->flag_count += s.pops.size();
     t->services.push_back(std::move(s));
   }
-  for (const ZoneConfig& zc : c.zones) t->zones.push_back(build_zone(zc, c.services, service_index));
+  for (const ZoneConfig& zc : c.zones)
+    t->zones.push_back(build_zone(zc, c.services, service_index));
   return t;
 }
 

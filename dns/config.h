@@ -73,11 +73,11 @@ struct PopConfig {
 // One PoP of a service.
 struct ServicePopConfig {
   std::string pop;
-  std::vector<std::string> vips;       // the local PoP: names of [[vip]]s (their addresses)
-  std::vector<IpAddress> addresses;    // a remote PoP: the addresses handed out
-  std::vector<IpAddress> probe;        // a remote PoP: what steerd probes (default: addresses)
-  std::string check;                   // a [check.NAME] (default: the service's)
-  uint16_t port = 0;                   // the probes' port (default: the check's port)
+  std::vector<std::string> vips;     // the local PoP: names of [[vip]]s (their addresses)
+  std::vector<IpAddress> addresses;  // a remote PoP: the addresses handed out
+  std::vector<IpAddress> probe;      // a remote PoP: what steerd probes (default: addresses)
+  std::string check;                 // a [check.NAME] (default: the service's)
+  uint16_t port = 0;                 // the probes' port (default: the check's port)
   friend bool operator==(const ServicePopConfig&, const ServicePopConfig&) = default;
 };
 

@@ -178,8 +178,8 @@ Result<DecodedMessage> decode_message(std::span<const uint8_t> m) {
             uint8_t a[16] = {};
             const size_t n = std::min<size_t>(olen - 4u, d.ecs_family == 1 ? 4u : 16u);
             std::copy(&m[o + 8], &m[o + 8] + n, a);
-            d.ecs_address = (d.ecs_family == 1 ? IpAddress::from_v4(a) : IpAddress::from_v6(a))
-                                .to_string();
+            d.ecs_address =
+                (d.ecs_family == 1 ? IpAddress::from_v4(a) : IpAddress::from_v6(a)).to_string();
           }
           o += 4 + olen;
         }
@@ -211,7 +211,8 @@ Result<std::vector<uint8_t>> make_query(const QuerySpec& q) {
   std::string_view text = q.name;
   if (text.ends_with('.') && text != ".") text.remove_suffix(1);
   Name check;
-  if (!parse_name_text(q.name, check)) return fail(fmt::format("'{}' is not a domain name", q.name));
+  if (!parse_name_text(q.name, check))
+    return fail(fmt::format("'{}' is not a domain name", q.name));
   if (text != ".") {
     size_t start = 0;
     while (start <= text.size()) {

@@ -59,7 +59,8 @@ struct Location {
 // For `steerctl dns query`: how the location was found, in words.
 struct LocationDetail {
   Location location;
-  std::string matched;  // "nets 198.51.100.0/24 -> eu-central", "mmdb 2001:db8::/32 (50.11, 8.68) DE"
+  std::string
+      matched;  // "nets 198.51.100.0/24 -> eu-central", "mmdb 2001:db8::/32 (50.11, 8.68) DE"
 };
 
 class Geo {

@@ -141,7 +141,8 @@ Result<std::vector<uint8_t>> rdata_from_text(uint16_t t, std::string_view text,
     case type::kAaaa: {
       auto a = IpAddress::parse(rest);
       if (!a || a->is_v4() != (t == type::kA)) {
-        return fail(fmt::format("'{}' is not an {} address", rest, t == type::kA ? "IPv4" : "IPv6"));
+        return fail(
+            fmt::format("'{}' is not an {} address", rest, t == type::kA ? "IPv4" : "IPv6"));
       }
       if (t == type::kA) {
         v.assign(a->v4_data(), a->v4_data() + 4);

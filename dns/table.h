@@ -34,9 +34,9 @@ struct RRset {
   uint16_t type = 0;
   uint32_t ttl = 0;
   uint16_t count = 0;
-  std::vector<uint8_t> records;       // the record tails, concatenated
-  std::vector<uint16_t> tail_sizes;   // the size of each record tail
-  std::vector<uint8_t> direct;        // 0xc00c + tail per record: the answer when owner = qname
+  std::vector<uint8_t> records;      // the record tails, concatenated
+  std::vector<uint16_t> tail_sizes;  // the size of each record tail
+  std::vector<uint8_t> direct;       // 0xc00c + tail per record: the answer when owner = qname
   std::vector<std::vector<uint8_t>> rdatas;  // each RDATA (for additional-section processing)
 };
 

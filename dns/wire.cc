@@ -14,7 +14,9 @@ inline uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 
 inline uint32_t rd32(const uint8_t* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
 }
-inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c; }
+inline uint8_t lower(uint8_t c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c;
+}
 
 // A name in the message at `at` with no compression (the question). `out` gets it
 // lower-cased; `next` the offset after it.
@@ -239,10 +241,10 @@ std::string type_name(uint16_t t) {
 bool parse_type(std::string_view text, uint16_t& out) {
   std::string upper(text);
   for (char& c : upper) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
-  for (uint16_t t : {type::kA, type::kNs, type::kCname, type::kSoa, type::kPtr, type::kMx,
-                     type::kTxt, type::kAaaa, type::kSrv, type::kDs, type::kRrsig, type::kNsec,
-                     type::kDnskey, type::kNsec3, type::kIxfr, type::kAxfr, type::kAny,
-                     type::kCaa}) {
+  for (uint16_t t :
+       {type::kA, type::kNs, type::kCname, type::kSoa, type::kPtr, type::kMx, type::kTxt,
+        type::kAaaa, type::kSrv, type::kDs, type::kRrsig, type::kNsec, type::kDnskey, type::kNsec3,
+        type::kIxfr, type::kAxfr, type::kAny, type::kCaa}) {
     if (type_name(t) == upper) {
       out = t;
       return true;
@@ -372,8 +374,7 @@ void Writer::bump(Section s, uint16_t n) {
   buf_[at + 1] = static_cast<uint8_t>(*c);
 }
 
-bool Writer::start(const Query& q, std::span<const uint8_t> question, uint16_t rcode_low,
-                   bool aa) {
+bool Writer::start(const Query& q, std::span<const uint8_t> question, uint16_t rcode_low, bool aa) {
   size_ = 0;
   an_ = ns_ = ar_ = 0;
   if (cap_ < kHeaderSize + question.size()) return false;
@@ -384,16 +385,24 @@ bool Writer::start(const Query& q, std::span<const uint8_t> question, uint16_t r
   if (q.rd) f |= 0x0100;
   if (q.cd) f |= 0x0010;
   f |= rcode_low & 0x0f;
-  const uint8_t header[kHeaderSize] = {
-      static_cast<uint8_t>(q.id >> 8), static_cast<uint8_t>(q.id), static_cast<uint8_t>(f >> 8),
-      static_cast<uint8_t>(f), 0, static_cast<uint8_t>(question.empty() ? 0 : 1), 0, 0, 0, 0,
-      0, 0};
+  const uint8_t header[kHeaderSize] = {static_cast<uint8_t>(q.id >> 8),
+                                       static_cast<uint8_t>(q.id),
+                                       static_cast<uint8_t>(f >> 8),
+                                       static_cast<uint8_t>(f),
+                                       0,
+                                       static_cast<uint8_t>(question.empty() ? 0 : 1),
+                                       0,
+                                       0,
+                                       0,
+                                       0,
+                                       0,
+                                       0};
   put(header);
   return put(question);
 }
 
-bool Writer::record(Section s, std::span<const uint8_t> owner, uint16_t owner_offset,
-                    uint16_t t, uint16_t k, uint32_t ttl, std::span<const uint8_t> rdata) {
+bool Writer::record(Section s, std::span<const uint8_t> owner, uint16_t owner_offset, uint16_t t,
+                    uint16_t k, uint32_t ttl, std::span<const uint8_t> rdata) {
   const size_t need = (owner.empty() ? 2 : owner.size()) + 10 + rdata.size();
   if (cap_ - size_ < need || rdata.size() > 0xffff) return false;
   if (owner.empty()) {

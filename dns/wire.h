@@ -27,11 +27,11 @@
 namespace steer::dns {
 
 inline constexpr size_t kHeaderSize = 12;
-inline constexpr size_t kMaxName = 255;       // wire length, root label included
+inline constexpr size_t kMaxName = 255;  // wire length, root label included
 inline constexpr size_t kMaxLabel = 63;
-inline constexpr size_t kMinUdpSize = 512;    // RFC 1035; EDNS sizes below it count as it
+inline constexpr size_t kMinUdpSize = 512;      // RFC 1035; EDNS sizes below it count as it
 inline constexpr size_t kDefaultUdpCap = 1232;  // DNS flag day 2020: no fragmentation
-inline constexpr size_t kMaxMessage = 65535;  // TCP
+inline constexpr size_t kMaxMessage = 65535;    // TCP
 
 namespace type {
 inline constexpr uint16_t kA = 1, kNs = 2, kCname = 5, kSoa = 6, kPtr = 12, kMx = 15, kTxt = 16,
@@ -60,9 +60,9 @@ std::string rcode_name(uint16_t rcode);
 // was readable). Drop: not even a header to answer to (or it is a response): count and drop.
 enum class Parse : uint8_t {
   Ok,
-  Drop,          // shorter than a header, or QR set (a response, never answered: no loops)
-  FormErr,       // malformed question or OPT: answer with RCODE FORMERR
-  NoQuestion,    // QDCOUNT 0 (a DNS cookie-only query is not served): FORMERR
+  Drop,        // shorter than a header, or QR set (a response, never answered: no loops)
+  FormErr,     // malformed question or OPT: answer with RCODE FORMERR
+  NoQuestion,  // QDCOUNT 0 (a DNS cookie-only query is not served): FORMERR
   MultipleQuestions,
   BadName,       // a label or pointer error in the question
   TrailingData,  // bytes after the records the counts announce
@@ -84,7 +84,8 @@ struct Name {
   // True when this name is `zone` or below it.
   bool within(const Name& zone) const;
   friend bool operator==(const Name& a, const Name& b) {
-    return a.size == b.size && std::equal(a.bytes.begin(), a.bytes.begin() + a.size, b.bytes.begin());
+    return a.size == b.size &&
+           std::equal(a.bytes.begin(), a.bytes.begin() + a.size, b.bytes.begin());
   }
 };
 

@@ -341,7 +341,6 @@ TEST(ServiceHealth, AValueKeepsItsConfigAlive) {
   EXPECT_EQ(h.vip("nope"), nullptr);
 }
 
-
 // [dns]: a service with the local PoP (its VIP) and a remote one (probed), and the responder's
 // own address announced through BGP.
 constexpr const char* kDns = R"(
@@ -392,7 +391,8 @@ check = "t"
 
 TEST(ServiceHealth, DnsPopsAreTheLocalVipsAndTheRemoteProbes) {
   Fixture f(kDns);
-  f.health = {{"10.0.0.1:80/t", State::Up}, {"203.0.113.1:80/t", State::Up},
+  f.health = {{"10.0.0.1:80/t", State::Up},
+              {"203.0.113.1:80/t", State::Up},
               {"203.0.113.2:80/t", State::Down}};
   ServiceHealth h = f.compute();
   ASSERT_EQ(h.dns.size(), 1u);

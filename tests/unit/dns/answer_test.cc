@@ -383,7 +383,8 @@ TEST(Answer, APopAnOperatorDisabledIsNeverHandedOutNotEvenToFailOpen) {
   EXPECT_EQ(texts(f.ask(q("web.lb.example.com.")).answer),
             (std::vector<std::string>{"192.0.2.10", "203.0.113.10"}))
       << "fail open skips it";
-  f.states = {{"fra", {.disabled = true}}, {"ams", {.disabled = true}}, {"nyc", {.disabled = true}}};
+  f.states = {
+      {"fra", {.disabled = true}}, {"ams", {.disabled = true}}, {"nyc", {.disabled = true}}};
   f.build();
   auto d = f.ask(q("web.lb.example.com."));
   EXPECT_TRUE(d.answer.empty());
@@ -401,8 +402,8 @@ TEST(Answer, APendingChangeShortensTheTtlAndJitterStaysInItsBounds) {
   for (uint32_t r = 0; r < 50; ++r) {
     auto bytes = *make_query(q("web.lb.example.com."));
     std::vector<uint8_t> out(512);
-    const size_t n = answer(*f.table, bytes, Client{ip("192.0.2.1"), false}, out, r * 7919,
-                            f.counters);
+    const size_t n =
+        answer(*f.table, bytes, Client{ip("192.0.2.1"), false}, out, r * 7919, f.counters);
     auto d = decode_message({out.data(), n});
     ASSERT_TRUE(d);
     EXPECT_GE(d->answer[0].ttl, 30u);
