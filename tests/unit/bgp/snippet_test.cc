@@ -102,8 +102,7 @@ TEST(BgpSnippet, WriteFileAtomicReplacesTheFile) {
   std::remove(path.c_str());
   auto bad = write_file_atomic("/nonexistent-dir/x.conf", "x");
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("cannot write /nonexistent-dir/x.conf: "),
-            std::string::npos);
+  EXPECT_NE(bad.error().message.find("cannot write /nonexistent-dir/x.conf: "), std::string::npos);
 }
 
 }  // namespace
