@@ -343,6 +343,7 @@ Parse parse_query(std::span<const uint8_t> m, Query& q) {
 
 bool Writer::put(std::span<const uint8_t> bytes) {
   if (cap_ - size_ < bytes.size()) return false;
+  if (bytes.empty()) return true;  // memcpy wants a pointer even for nothing
   std::memcpy(buf_ + size_, bytes.data(), bytes.size());
   size_ += bytes.size();
   return true;
