@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/state_doc.h"
+#include "tools/steerctl/json_view.h"
 
 namespace steer::tools {
 
@@ -11,33 +12,9 @@ using nlohmann::json;
 
 namespace {
 
-Result<json> parse(std::string_view text) {
-  json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return fail("the daemon sent invalid JSON");
-  return doc;
-}
-
-std::string str(const json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_null()) return "-";
-  return v.dump();
-}
-
 uint64_t num(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
-}
-
-// Runs f and turns a JSON type error (an unexpected document) into an Error.
-template <class F>
-Result<std::string> guarded(std::string_view text, F&& f) {
-  auto doc = parse(text);
-  if (!doc) return tl::unexpected(doc.error());
-  try {
-    return f(*doc);
-  } catch (const json::exception& e) {
-    return fail(fmt::format("unexpected reply from the daemon: {}", e.what()));
-  }
 }
 
 }  // namespace

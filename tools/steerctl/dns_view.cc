@@ -3,28 +3,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "tools/steerctl/json_view.h"
+
 namespace steer::tools {
 
 using nlohmann::json;
 
 namespace {
-
-template <class F>
-Result<std::string> guarded(std::string_view text, F&& f) {
-  json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return fail("the daemon sent invalid JSON");
-  try {
-    return f(doc);
-  } catch (const json::exception& e) {
-    return fail(fmt::format("unexpected reply from the daemon: {}", e.what()));
-  }
-}
-
-std::string str(const json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_null()) return "-";
-  return v.dump();
-}
 
 std::string records(const json& section, const char* title) {
   if (section.empty()) return {};

@@ -7,29 +7,13 @@
 #include <nlohmann/json.hpp>
 
 #include "common/state_doc.h"
+#include "tools/steerctl/json_view.h"
 
 namespace steer::tools {
 
 using nlohmann::json;
 
 namespace {
-
-template <class F>
-Result<std::string> guarded(std::string_view text, F&& f) {
-  json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return fail("the daemon sent invalid JSON");
-  try {
-    return f(doc);
-  } catch (const json::exception& e) {
-    return fail(fmt::format("unexpected reply from the daemon: {}", e.what()));
-  }
-}
-
-std::string str(const json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_null()) return "-";
-  return v.dump();
-}
 
 std::string when(int64_t unix_ms) {
   if (unix_ms <= 0) return "-";

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/support/config_errors.h"
+
 namespace steer::control {
 namespace {
 
@@ -42,20 +44,7 @@ std::vector<ConfigError> errors_in(const std::string& text) {
 // Exactly one error, at `where`, whose message contains `message` and hint contains `hint`.
 ::testing::AssertionResult one_error(const std::string& text, std::string_view where,
                                      std::string_view message, std::string_view hint = {}) {
-  const auto errors = errors_in(text);
-  const std::string all = format_errors(errors);
-  if (errors.size() != 1) {
-    return ::testing::AssertionFailure() << "expected one error, got " << errors.size() << ":\n"
-                                         << all;
-  }
-  const ConfigError& e = errors[0];
-  if (e.where != where || e.message.find(message) == std::string::npos ||
-      e.hint.find(hint) == std::string::npos) {
-    return ::testing::AssertionFailure() << "expected " << where << ": ..." << message
-                                         << "... (hint: ..." << hint << "...), got:\n"
-                                         << all;
-  }
-  return ::testing::AssertionSuccess();
+  return test::exactly_one_error(errors_in(text), where, message, hint);
 }
 
 ::testing::AssertionResult parses(const std::string& text) {

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/support/config_errors.h"
+
 namespace steer::dns {
 namespace {
 
@@ -69,20 +71,7 @@ Parsed parse(const std::string& text, const DnsContext& c = context()) {
 ::testing::AssertionResult one_error(const std::string& text, std::string_view where,
                                      std::string_view message, std::string_view hint = {},
                                      const DnsContext& c = context()) {
-  const auto errors = parse(text, c).errors;
-  const std::string all = config::format_errors(errors);
-  if (errors.size() != 1) {
-    return ::testing::AssertionFailure() << "expected one error, got " << errors.size() << ":\n"
-                                         << all;
-  }
-  const ConfigError& e = errors[0];
-  if (e.where != where || e.message.find(message) == std::string::npos ||
-      e.hint.find(hint) == std::string::npos) {
-    return ::testing::AssertionFailure() << "expected " << where << ": ..." << message
-                                         << "... (hint: ..." << hint << "...), got:\n"
-                                         << all;
-  }
-  return ::testing::AssertionSuccess();
+  return test::exactly_one_error(parse(text, c).errors, where, message, hint);
 }
 
 // The value of a file with no error.
