@@ -131,15 +131,16 @@ void DnsLink::reconfigure(const Config& c) {
   config_ = health_->config;
   // The table before the threads, so that they answer from the first datagram on.
   rebuild_catalog();
-  const dns::ResponderOptions want{c.dns->listen, c.dns->threads, c.dns->tcp_idle_ms,
-                                   c.dns->tcp_connections, c.dns->rrl};
+  const dns::ResponderOptions want{c.dns->listen,          c.dns->threads, c.dns->tcp_idle_ms,
+                                   c.dns->tcp_connections, c.dns->rrl,     c.dns->coalesce_us};
   // The limiters live in the threads (their tables are made at start): a change of [dns.rrl]
   // restarts the responder, like a change of its sockets or threads.
   const bool same = responder_ && want.listen == responder_options_.listen &&
                     want.threads == responder_options_.threads &&
                     want.tcp_idle_ms == responder_options_.tcp_idle_ms &&
                     want.tcp_connections == responder_options_.tcp_connections &&
-                    want.rrl == responder_options_.rrl;
+                    want.rrl == responder_options_.rrl &&
+                    want.coalesce_us == responder_options_.coalesce_us;
   if (!same) {
     if (responder_) responder_->stop();
     responder_.reset();
@@ -279,10 +280,15 @@ void DnsLink::status(json& doc) const {
                                  responder_->ports()[i]));
   }
   const dns::Counters n = responder_ ? responder_->counters() : dns::Counters{};
-  doc["dns"] = {
-      {"listen", listen},          {"answering", responder_ != nullptr},
-      {"error", responder_error_}, {"generation", generation_},
-      {"queries", n.queries},      {"tcp_open", responder_ ? responder_->tcp_open() : 0u}};
+  doc["dns"] = {{"listen", listen},
+                {"answering", responder_ != nullptr},
+                {"error", responder_error_},
+                {"generation", generation_},
+                {"queries", n.queries},
+                {"tcp_open", responder_ ? responder_->tcp_open() : 0u},
+                {"udp_queries", n.udp},
+                {"udp_reads", n.udp_reads},
+                {"coalesce_us", responder_options_.coalesce_us}};
 }
 
 void DnsLink::metrics(MetricsWriter& m) const {
@@ -306,6 +312,10 @@ void DnsLink::metrics(MetricsWriter& m) const {
   m.family("steer_dns_truncated_total", "counter",
            "answers sent truncated (TC): too large for UDP");
   m.sample("steer_dns_truncated_total", {}, n.truncated);
+  m.family("steer_dns_udp_reads_total", "counter",
+           "UDP socket reads that found queries: queries over UDP / reads = queries per wake-up "
+           "(raised by [dns] coalesce_us)");
+  m.sample("steer_dns_udp_reads_total", {}, n.udp_reads);
   m.family("steer_dns_dropped_total", "counter", "messages not answered (no header, or responses)");
   m.sample("steer_dns_dropped_total", {}, n.dropped);
   m.family("steer_dns_rrl_dropped_total", "counter",

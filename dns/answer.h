@@ -67,6 +67,9 @@ struct Counters {
   uint64_t rrl_dropped = 0;
   uint64_t rrl_slipped = 0;
   uint64_t rrl_evicted = 0;
+  // UDP reads (recvmmsg calls) that returned datagrams: udp / udp_reads is how many queries a
+  // wake-up finds, what [dns] coalesce_us trades latency for.
+  uint64_t udp_reads = 0;
   // Service answers by the PoP that heads them (the client's best PoP among those handed
   // out), indexed as [dns.pop] lists the PoPs; kPopSlots - 1 counts every later PoP.
   static constexpr size_t kPopSlots = 64;

@@ -102,9 +102,10 @@ void parse_announce(const Section& s, const DnsContext& c, DnsConfig& d) {
 }
 
 void parse_settings(Section& s, DnsConfig& d) {
-  s.only({"listen", "threads", "nsid", "identity", "udp_size", "tcp_idle_ms", "tcp_connections",
-          "ttl", "pending_ttl", "ttl_jitter", "answers", "announce", "nets", "mmdb", "rrl",
-          "regions", "pop", "zone", "service"});
+  s.only({"listen",      "threads",         "nsid",        "identity", "udp_size",
+          "tcp_idle_ms", "tcp_connections", "coalesce_us", "ttl",      "pending_ttl",
+          "ttl_jitter",  "answers",         "announce",    "nets",     "mmdb",
+          "rrl",         "regions",         "pop",         "zone",     "service"});
   s.missing("listen", "[dns] needs 'listen', the addresses to answer on",
             "for example listen = [\"192.0.2.53:53\", \"[2001:db8::53]:53\"]");
   parse_listen_list(s, d);
@@ -127,6 +128,8 @@ void parse_settings(Section& s, DnsConfig& d) {
   s.integer("udp_size", 512, 4096, d.udp_size, "1232 avoids IP fragmentation (DNS flag day 2020)");
   s.integer("tcp_idle_ms", 100, 600000, d.tcp_idle_ms);
   s.integer("tcp_connections", 1, 65535, d.tcp_connections);
+  s.integer("coalesce_us", 0, 5000, d.coalesce_us,
+            "added latency traded for fewer wake-ups per query; 0 answers at once");
   const bool ttl_ok = s.integer("ttl", 0, kMaxServiceTtl, d.ttl);
   const bool pending_ok = s.integer("pending_ttl", 0, kMaxServiceTtl, d.pending_ttl);
   check_pending_ttl(s, d.ttl, ttl_ok, d.pending_ttl, pending_ok, "");

@@ -116,6 +116,7 @@ struct DnsConfig {
   uint16_t udp_size = 1232;           // the most we send over UDP (and advertise)
   uint32_t tcp_idle_ms = 10000;
   uint32_t tcp_connections = 512;  // at most, over all threads
+  uint32_t coalesce_us = 0;        // UDP wake-up coalescing window (0: off)
   uint32_t ttl = 60;               // service defaults
   uint32_t pending_ttl = 10;
   double ttl_jitter = 0;

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <unordered_map>
 
 #include <arpa/inet.h>
@@ -371,11 +372,26 @@ void Responder::run(Worker& w) {
     }
     return true;
   };
+  // Set when the last round read datagrams but no full batch: with coalescing on, the next
+  // round first waits opt_.coalesce_us, then looks without blocking; a look that finds nothing
+  // ends the burst and the thread blocks again. A full batch means a backlog: no waiting then.
+  bool linger = false;
+  const timespec window{0, static_cast<long>(opt_.coalesce_us) * 1000};
   while (true) {
-    const int64_t now = now_ms();
-    const int timeout = static_cast<int>(std::max<int64_t>(0, next_sweep - now));
+    int timeout = static_cast<int>(std::max<int64_t>(0, next_sweep - now_ms()));
+    if (linger) {
+      ::nanosleep(&window, nullptr);
+      timeout = 0;
+    }
     const int n = ::epoll_wait(w.epoll, events, 64, timeout);
     if (n < 0 && errno != EINTR) break;
+    if (n == 0 && linger) {
+      linger = false;
+      continue;
+    }
+    const int64_t now = now_ms();
+    unsigned udp_read = 0;
+    bool udp_full = false;
     const std::shared_ptr<const Table>& table_ptr = reader.get();
     if (!table_ptr) continue;  // nothing published yet
     const Table& table = *table_ptr;
@@ -390,9 +406,13 @@ void Responder::run(Worker& w) {
       const int fd = static_cast<int>(tag & 0xffffffff);
       const uint64_t kind = tag >> 32;
       if (kind == 0) {  // UDP: drain in batches, bounded so TCP and stop get their turn
-        for (int round = 0; round < 16; ++round) {
-          if (udp_batch(fd, table, log_, w.in, w.out, w.local, w.rng, w.rrl.get()) < kBatch) break;
+        unsigned got = kBatch;
+        for (int round = 0; round < 16 && got == kBatch; ++round) {
+          got = udp_batch(fd, table, log_, w.in, w.out, w.local, w.rng, w.rrl.get());
+          udp_read += got;
+          w.local.udp_reads += got != 0 ? 1 : 0;
         }
+        udp_full = udp_full || got == kBatch;
       } else if (kind == 1) {  // a TCP listener
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
@@ -465,6 +485,7 @@ void Responder::run(Worker& w) {
     }
     w.publish();
     if (stop) break;
+    linger = opt_.coalesce_us != 0 && udp_read != 0 && !udp_full;
     if (now_ms() >= next_sweep) {
       // The idle timeout (RFC 7766 6.2.3): connections with no complete query for a while.
       const int64_t limit = now_ms() - static_cast<int64_t>(opt_.tcp_idle_ms);

@@ -46,6 +46,10 @@ struct ResponderOptions {
   uint32_t tcp_idle_ms = 10000;
   uint32_t tcp_connections = 512;
   RrlConfig rrl;  // off unless enabled
+  // After a wake-up that found datagrams but not a full batch, wait this long before the next
+  // read so that the next wake-up finds several (interrupt moderation for the UDP path): fewer
+  // wake-ups per query, at most this much added latency. 0: answer every wake-up at once.
+  uint32_t coalesce_us = 0;
 };
 
 class Responder {

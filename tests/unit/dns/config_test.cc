@@ -256,6 +256,7 @@ TEST(DnsConfig, MinimalSectionTakesTheDefaults) {
   EXPECT_EQ(d.udp_size, 1232);
   EXPECT_EQ(d.tcp_idle_ms, 10000u);
   EXPECT_EQ(d.tcp_connections, 512u);
+  EXPECT_EQ(d.coalesce_us, 0u);
   EXPECT_EQ(d.ttl, 60u);
   EXPECT_EQ(d.pending_ttl, 10u);
   EXPECT_EQ(d.ttl_jitter, 0.0);
@@ -333,6 +334,8 @@ TEST(DnsConfig, SettingsOutOfRangeAreErrorsAtTheirValue) {
            Case{"udp_size = 4097", "'dns.udp_size' must be an integer 512..4096"},
            Case{"tcp_idle_ms = 99", "'dns.tcp_idle_ms' must be an integer 100..600000"},
            Case{"tcp_connections = 0", "'dns.tcp_connections' must be an integer 1..65535"},
+           Case{"coalesce_us = 5001", "'dns.coalesce_us' must be an integer 0..5000"},
+           Case{"coalesce_us = -1", "'dns.coalesce_us' must be an integer 0..5000"},
            Case{"ttl = 86401", "'dns.ttl' must be an integer 0..86400"},
            Case{"pending_ttl = -1", "'dns.pending_ttl' must be an integer 0..86400"},
            Case{"ttl_jitter = 0.6", "'dns.ttl_jitter' must be a number 0..0.5"},
@@ -348,15 +351,16 @@ TEST(DnsConfig, SettingsOutOfRangeAreErrorsAtTheirValue) {
 }
 
 TEST(DnsConfig, SettingsParse) {
-  const DnsConfig d = parsed(
-      dns_with({"listen = [\"127.0.0.1:53\"]", "threads = 64", "identity = \"ns.example.net\"",
-                "udp_size = 4096", "tcp_idle_ms = 600000", "tcp_connections = 65535", "ttl = 0",
-                "pending_ttl = 0", "ttl_jitter = 0.5", "answers = 16", "nets = \"\""}));
+  const DnsConfig d = parsed(dns_with(
+      {"listen = [\"127.0.0.1:53\"]", "threads = 64", "identity = \"ns.example.net\"",
+       "udp_size = 4096", "tcp_idle_ms = 600000", "tcp_connections = 65535", "coalesce_us = 5000",
+       "ttl = 0", "pending_ttl = 0", "ttl_jitter = 0.5", "answers = 16", "nets = \"\""}));
   EXPECT_EQ(d.threads, 64);
   EXPECT_EQ(d.identity, "ns.example.net");
   EXPECT_EQ(d.udp_size, 4096);
   EXPECT_EQ(d.tcp_idle_ms, 600000u);
   EXPECT_EQ(d.tcp_connections, 65535u);
+  EXPECT_EQ(d.coalesce_us, 5000u);
   EXPECT_EQ(d.ttl, 0u);
   EXPECT_EQ(d.pending_ttl, 0u);
   EXPECT_EQ(d.ttl_jitter, 0.5);
