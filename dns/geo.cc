@@ -313,14 +313,20 @@ Result<IpPrefix> parse_cidr(std::string_view text) {
   const std::string_view addr_text = text.substr(0, slash), len_text = text.substr(slash + 1);
   auto address = IpAddress::parse(addr_text);
   if (!address) return fail(fmt::format("bad address '{}' in '{}'", addr_text, text));
-  const unsigned max = address->is_v4() ? 32 : 128;
+  // An IPv4-mapped IPv6 prefix (::ffff:0:0/96 and longer) is the IPv4 prefix it maps: the
+  // address is held as IPv4 and IPv4 clients are looked up as IPv4.
+  const bool mapped = address->is_v4() && addr_text.find(':') != std::string_view::npos;
+  const unsigned max = address->is_v4() && !mapped ? 32 : 128;
   unsigned length = 0;
   auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), length);
   if (len_text.empty() || ec != std::errc() || end != len_text.data() + len_text.size() ||
-      length > max) {
-    return fail(fmt::format("bad prefix length '{}' in '{}' ({}: 0..{})", len_text, text,
-                            address->is_v4() ? "IPv4" : "IPv6", max));
+      length > max || (mapped && length < 96)) {
+    return fail(fmt::format("bad prefix length '{}' in '{}' ({})", len_text, text,
+                            mapped      ? "IPv4-mapped IPv6: 96..128"
+                            : max == 32 ? "IPv4: 0..32"
+                                        : "IPv6: 0..128"));
   }
+  if (mapped) length -= 96;
   const bool v4 = address->is_v4();
   const uint8_t* key = v4 ? address->v4_data() : address->data();
   const IpAddress network = address_of(key, v4, length);

@@ -213,6 +213,10 @@ TEST_F(GeoTest, NetsErrorsNameTheFileAndLine) {
       {"10.0.0.0/33 fra\n", ":1: bad prefix length '33' in '10.0.0.0/33' (IPv4: 0..32)"},
       {"10.0.0.0/x fra\n", ":1: bad prefix length 'x' in '10.0.0.0/x' (IPv4: 0..32)"},
       {"2001:db8::/129 fra\n", ":1: bad prefix length '129' in '2001:db8::/129' (IPv6: 0..128)"},
+      {"::ffff:0:0/95 fra\n",
+       ":1: bad prefix length '95' in '::ffff:0:0/95' (IPv4-mapped IPv6: 96..128)"},
+      {"10.0.0.0/8 fra\n::ffff:10.0.0.0/104 ams\n",
+       ":2: duplicate prefix 10.0.0.0/8 (first at line 1)"},
       {"\n\n10.0.0.1/8 fra\n", ":3: '10.0.0.1/8' has host bits set (did you mean 10.0.0.0/8?)"},
       {"2001:db8::1/64 fra\n",
        ":1: '2001:db8::1/64' has host bits set (did you mean 2001:db8::/64?)"},
@@ -286,6 +290,19 @@ TEST_F(GeoTest, LongestPrefixWinsForIpv6) {
   EXPECT_EQ(names(*geo, at("2001:db8:1::2").order).substr(0, 3), "sin");
   EXPECT_EQ(names(*geo, at("2001:db8:2::1").order).substr(0, 3), "nyc");
   EXPECT_EQ(names(*geo, at("2a00::1").order).substr(0, 3), "gru");
+}
+
+TEST_F(GeoTest, Ipv4MappedPrefixesAreTheIpv4PrefixesTheyMap) {
+  auto geo = with_nets("::ffff:0:0/96 sa\n::ffff:10.0.0.0/104 fra\n::ffff:10.1.2.3/128 ap\n");
+  ASSERT_TRUE(geo);
+  auto first = [&](std::string_view a) {
+    return names(*geo, geo->locate(ip(a), 32).order).substr(0, 3);
+  };
+  EXPECT_EQ(first("10.9.9.9"), "fra");
+  EXPECT_EQ(geo->locate(ip("10.9.9.9"), 32).scope, 13);  // 10.8.0.0/13 avoids the /32 inside
+  EXPECT_EQ(first("10.1.2.3"), "sin");
+  EXPECT_EQ(first("192.0.2.1"), "gru");  // ::ffff:0:0/96 is 0.0.0.0/0
+  EXPECT_EQ(geo->locate(ip("2001:db8::1"), 128).source, LocationSource::Default);
 }
 
 TEST_F(GeoTest, FamiliesDoNotMatchEachOther) {
