@@ -61,4 +61,20 @@ MetricsWriter& MetricsWriter::sample(std::string_view name, Labels labels, doubl
   return *this;
 }
 
+MetricsWriter& MetricsWriter::histogram(std::string_view name, std::string_view help,
+                                        std::span<const double> bounds,
+                                        std::span<const uint64_t> counts, double sum) {
+  family(name, "histogram", help);
+  const std::string bucket = fmt::format("{}_bucket", name);
+  uint64_t total = 0;
+  for (size_t i = 0; i <= bounds.size(); ++i) {
+    total += i < counts.size() ? counts[i] : 0;
+    const std::string le = i < bounds.size() ? fmt::format("{}", bounds[i]) : "+Inf";
+    sample(bucket, {{"le", le}}, total);
+  }
+  sample(fmt::format("{}_sum", name), {}, sum);
+  sample(fmt::format("{}_count", name), {}, total);
+  return *this;
+}
+
 }  // namespace steer

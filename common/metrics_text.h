@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,6 +36,13 @@ class MetricsWriter {
   }
   // Printed with 6 decimals ("0.000123").
   MetricsWriter& sample(std::string_view name, Labels labels, double value);
+
+  // A histogram family: "_bucket" samples with cumulative counts for each upper bound in
+  // `bounds` (seconds, ascending) and "+Inf", then "_sum" and "_count". `counts` holds one
+  // count per bound and a last one for values above every bound (not cumulative).
+  MetricsWriter& histogram(std::string_view name, std::string_view help,
+                           std::span<const double> bounds, std::span<const uint64_t> counts,
+                           double sum);
 
   // The exposition so far; the writer is empty afterwards.
   std::string take() { return std::move(out_); }

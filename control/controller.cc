@@ -71,6 +71,7 @@ void Controller::stop() {
 }
 
 void Controller::recompute() {
+  const auto started = std::chrono::steady_clock::now();
   ServiceInputs in;
   in.config = config_;
   in.verdict = [this](const std::string& key) {
@@ -87,6 +88,7 @@ void Controller::recompute() {
   in.warm = warm_;
   auto next = std::make_shared<ServiceHealth>(compute_service_health(in));
   next->generation = ++generation_;
+  next->computed_at = started;
   health_ = std::move(next);
   cell_.publish(health_);
   for (Module* m : modules_) m->on_health(health_);

@@ -95,6 +95,14 @@ void DnsLink::on_health(const ServiceHealthPtr& now) {
   }
   if (config_ != now->config) reconfigure(c);
   rebuild();
+  if (now->computed_at != std::chrono::steady_clock::time_point{}) {
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - now->computed_at).count();
+    size_t slot = 0;
+    while (slot < kPropagationBounds.size() && s > kPropagationBounds[slot]) ++slot;
+    ++propagation_[slot];
+    propagation_sum_ += s;
+  }
 }
 
 void DnsLink::reconfigure(const Config& c) {
@@ -341,6 +349,27 @@ void DnsLink::metrics(MetricsWriter& m) const {
   m.family("steer_dns_fail_open_total", "counter",
            "service answers given while no PoP was up (every PoP handed out)");
   m.sample("steer_dns_fail_open_total", {}, n.fail_open);
+  m.histogram("steer_dns_answer_latency_seconds",
+              "UDP answers, by the time from the kernel's receipt of the query to the send call "
+              "(socket queueing and [dns] coalesce_us included; the network's share is not)",
+              dns::kLatencyBounds, n.udp_latency, static_cast<double>(n.udp_latency_sum_ns) / 1e9);
+  m.histogram("steer_dns_health_to_answer_seconds",
+              "health changes (verdicts, overrides, BGP decisions, reloads), by the time from "
+              "steerd publishing the new health to the answer table built from it being live",
+              kPropagationBounds, propagation_, propagation_sum_);
+  if (const std::shared_ptr<const dns::Table> t = tables_.load()) {
+    m.family("steer_dns_pop_healthy", "gauge",
+             "1 while this PoP hands out that PoP for the service (its probes, overrides and, "
+             "for the local PoP, the BGP decision): compare across PoPs for agreement");
+    for (size_t i = 0; i < t->catalog->services.size(); ++i) {
+      const dns::Service& s = t->catalog->services[i];
+      for (size_t k = 0; k < s.pops.size(); ++k) {
+        m.sample("steer_dns_pop_healthy",
+                 {{"service", s.name}, {"pop", t->catalog->pops[s.pops[k].pop].name}},
+                 t->flag(s, k).healthy);
+      }
+    }
+  }
   m.family("steer_dns_table_generation", "gauge", "generation of the answer table in use");
   m.sample("steer_dns_table_generation", {}, generation_);
   m.family("steer_dns_table_build_seconds", "gauge", "time the last answer-table build took");

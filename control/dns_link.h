@@ -16,6 +16,7 @@
 // responder's threads only read the published tables.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -35,6 +36,10 @@
 #include "dns/table.h"
 
 namespace steer::control {
+
+// The upper bounds (seconds) of steer_dns_health_to_answer_seconds' buckets.
+inline constexpr std::array<double, 8> kPropagationBounds = {0.0001, 0.00025, 0.0005, 0.001,
+                                                             0.0025, 0.005,   0.01,   0.1};
 
 class DnsLink final : public Module {
  public:
@@ -81,6 +86,10 @@ class DnsLink final : public Module {
   uint64_t rebuilds_ = 0;
   std::chrono::nanoseconds last_build_{0};          // the last table (health) build
   std::chrono::nanoseconds last_catalog_build_{0};  // the last catalog build
+  // From a published health to the answer table built from it being live, per health
+  // (steer_dns_health_to_answer_seconds): counts per kPropagationBounds bucket, and the sum.
+  std::array<uint64_t, 9> propagation_{};
+  double propagation_sum_ = 0;
   asio::steady_timer file_timer_;
   std::string files_stamp_;                // the geo files' sizes and times when the map was built
   std::optional<DnsOverrides> overrides_;  // loaded with the first [dns]

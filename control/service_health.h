@@ -27,6 +27,7 @@
 // points into it), so a published value stays valid after a reload.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -92,6 +93,9 @@ struct PopHealth {
 
 struct ServiceHealth {
   uint64_t generation = 0;  // set by the publisher: 1, 2, ...
+  // When the publisher started computing it (the verdict that caused it came just before):
+  // what the modules measure their propagation from.
+  std::chrono::steady_clock::time_point computed_at{};
   std::shared_ptr<const Config> config;
   std::vector<VipHealth> vips;        // in config order
   std::vector<RouteHealth> routes;    // VIP addresses in address order, then groups in config order

@@ -70,11 +70,20 @@ struct Counters {
   // UDP reads (recvmmsg calls) that returned datagrams: udp / udp_reads is how many queries a
   // wake-up finds, what [dns] coalesce_us trades latency for.
   uint64_t udp_reads = 0;
+  // UDP answer latency, per answer sent: from the kernel's receive timestamp to the send call
+  // (socket queueing and coalesce_us included), counted in kLatencyBounds buckets (the last
+  // slot: above every bound), and the sum in nanoseconds.
+  static constexpr size_t kLatencySlots = 12;
+  std::array<uint64_t, kLatencySlots> udp_latency{};
+  uint64_t udp_latency_sum_ns = 0;
   // Service answers by the PoP that heads them (the client's best PoP among those handed
   // out), indexed as [dns.pop] lists the PoPs; kPopSlots - 1 counts every later PoP.
   static constexpr size_t kPopSlots = 64;
   std::array<uint64_t, kPopSlots> by_pop{};
 };
+// The upper bounds of Counters::udp_latency's buckets, in seconds.
+inline constexpr std::array<double, Counters::kLatencySlots - 1> kLatencyBounds = {
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1};
 size_t qtype_bucket(uint16_t qtype);
 inline constexpr const char* kQtypeBuckets[8] = {"A",     "AAAA", "NS",  "SOA",
                                                  "CNAME", "TXT",  "ANY", "other"};

@@ -30,6 +30,12 @@ constexpr uint64_t kStopTag = ~uint64_t{0};
 
 static_assert(sizeof(Counters) % sizeof(uint64_t) == 0, "Counters is a block of uint64_t");
 constexpr size_t kCounterWords = sizeof(Counters) / sizeof(uint64_t);
+constexpr auto kLatencyBoundsNs = [] {
+  std::array<int64_t, kLatencyBounds.size()> ns{};
+  for (size_t i = 0; i < ns.size(); ++i)
+    ns[i] = static_cast<int64_t>(kLatencyBounds[i] * 1e9 + 0.5);
+  return ns;
+}();
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -91,6 +97,8 @@ Result<int> open_socket(const ListenAddress& l, uint16_t port, int type, bool re
     }
     const int buf = 4 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+    // The kernel's receive time of each datagram: the answer latency histogram.
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
   }
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     const int e = errno;
@@ -269,7 +277,7 @@ unsigned udp_batch(int fd, const Table& table, Responder::Log&,
   mmsghdr msgs[kBatch]{};
   iovec iov[kBatch];
   sockaddr_storage from[kBatch];
-  alignas(cmsghdr) uint8_t control[kBatch][64];
+  alignas(cmsghdr) uint8_t control[kBatch][128];  // PKTINFO and TIMESTAMPNS
   for (unsigned i = 0; i < kBatch; ++i) {
     iov[i] = {in[i].data(), in[i].size()};
     msgs[i].msg_hdr.msg_iov = &iov[i];
@@ -285,6 +293,7 @@ unsigned udp_batch(int fd, const Table& table, Responder::Log&,
   const int64_t now = rrl != nullptr ? now_ms() : 0;
   mmsghdr replies[kBatch]{};
   iovec riov[kBatch];
+  int64_t received_ns[kBatch];
   unsigned n = 0;
   for (int i = 0; i < got; ++i) {
     if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
@@ -308,6 +317,7 @@ unsigned udp_batch(int fd, const Table& table, Responder::Log&,
     // Answer from the address the query came to: keep only the PKTINFO control message.
     r.msg_hdr.msg_control = nullptr;
     r.msg_hdr.msg_controllen = 0;
+    received_ns[n] = 0;
     for (cmsghdr* cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr); cm != nullptr;
          cm = CMSG_NXTHDR(&msgs[i].msg_hdr, cm)) {
       if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
@@ -321,9 +331,27 @@ unsigned udp_batch(int fd, const Table& table, Responder::Log&,
         pi->ipi6_ifindex = 0;
         r.msg_hdr.msg_control = cm;
         r.msg_hdr.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
+      } else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts{};
+        std::memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+        received_ns[n] = int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
       }
     }
     ++n;
+  }
+  if (n != 0) {
+    // One clock read per batch: every answer of the batch leaves with the sendmmsg below.
+    timespec now_ts{};
+    clock_gettime(CLOCK_REALTIME, &now_ts);
+    const int64_t now_ns = int64_t{now_ts.tv_sec} * 1000000000 + now_ts.tv_nsec;
+    for (unsigned i = 0; i < n; ++i) {
+      if (received_ns[i] == 0) continue;
+      const int64_t ns = std::max<int64_t>(0, now_ns - received_ns[i]);
+      size_t slot = 0;
+      while (slot < kLatencyBoundsNs.size() && ns > kLatencyBoundsNs[slot]) ++slot;
+      ++counters.udp_latency[slot];
+      counters.udp_latency_sum_ns += static_cast<uint64_t>(ns);
+    }
   }
   for (unsigned sent = 0; sent < n;) {
     const int k = ::sendmmsg(fd, replies + sent, n - sent, MSG_DONTWAIT);

@@ -855,6 +855,21 @@ def case_health(c):
                     and metric("steer_dns_table_generation") >= 1,
                     "metrics: ECS, rcode, transport, qtype counts and the table generation",
                     str({k: v for k, v in m.items() if k[0].startswith("steer_dns")})[:800])
+            udp_answers = metric("steer_dns_queries_by_transport_total", transport="udp")
+            latency_count = metric("steer_dns_answer_latency_seconds_count")
+            latency_inf = metric("steer_dns_answer_latency_seconds_bucket", le="+Inf")
+            latency_sum = metric("steer_dns_answer_latency_seconds_sum")
+            c.check(0 < latency_count <= udp_answers and latency_inf == latency_count
+                    and 0 < latency_sum < latency_count,
+                    "metrics: the UDP answer latency histogram counts the UDP answers (each "
+                    "well under a second)",
+                    f"count {latency_count} +Inf {latency_inf} sum {latency_sum} udp "
+                    f"{udp_answers}")
+            c.check(metric("steer_dns_health_to_answer_seconds_count") >= 1
+                    and metric("steer_dns_pop_healthy", service="app", pop="pa") == 1
+                    and metric("steer_dns_pop_healthy", service="app", pop="pb") == 1,
+                    "metrics: health-to-answer propagation counted; both PoPs healthy for app",
+                    str({k: v for k, v in m.items() if k[0].startswith("steer_dns_pop")}))
 
             print("  -- pb's listener closed")
             pb.close()
@@ -863,6 +878,9 @@ def case_health(c):
             got, v = answer("app", "AAAA")
             c.check(got == [APP_AAAA["pa"]], "app AAAA: pa's only", view_text(v))
             c.equal(pop_states()["app"], {"pa": True, "pb": False}, "show dns: pb down")
+            m = steerd.metrics()
+            c.check(metric("steer_dns_pop_healthy", service="app", pop="pb") == 0,
+                    "metrics: pb no longer healthy for app")
             got, v = answer("mix", "AAAA")
             c.check(v["rcode"] == "NOERROR" and got == [] and v["authority"] == [SOA_NEG],
                     "mix AAAA, pa (IPv4 only) up, pb down: NODATA, not pb's address (no fail "

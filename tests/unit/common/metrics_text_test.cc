@@ -28,5 +28,21 @@ TEST(MetricsWriter, FamiliesThenSamplesWithEscapedLabels) {
   EXPECT_EQ(m.text(), "");
 }
 
+TEST(MetricsWriter, HistogramBucketsAreCumulativeWithInfSumAndCount) {
+  MetricsWriter m;
+  const double bounds[] = {0.0001, 0.001, 0.5};
+  const uint64_t counts[] = {3, 0, 2, 1};  // the last: above 0.5
+  m.histogram("steer_x_seconds", "how long", bounds, counts, 1.25);
+  EXPECT_EQ(m.take(),
+            "# HELP steer_x_seconds how long\n"
+            "# TYPE steer_x_seconds histogram\n"
+            "steer_x_seconds_bucket{le=\"0.0001\"} 3\n"
+            "steer_x_seconds_bucket{le=\"0.001\"} 3\n"
+            "steer_x_seconds_bucket{le=\"0.5\"} 5\n"
+            "steer_x_seconds_bucket{le=\"+Inf\"} 6\n"
+            "steer_x_seconds_sum 1.250000\n"
+            "steer_x_seconds_count 6\n");
+}
+
 }  // namespace
 }  // namespace steer
