@@ -7,8 +7,10 @@
 #: tools/lab: a steer PoP in network namespaces, for the integration tests and the demo.
 #:
 #:   tools/lab up [--afpacket] [--backends N] [--decap-mode xdp|xdp-generic|tc] [--no-check]
-#:                [--bgp] [--lbs 1|2]
-#:   tools/lab down
+#:                [--bgp] [--lbs 1|2] [--site N] [--extra-vip ADDR]...
+#:   tools/lab up --pops 2            two PoPs (labs <prefix>a, <prefix>b) joined by a transit
+#:                                    router, with steerd's DNS on each (lablib/pops.py)
+#:   tools/lab down [--pops 2]
 #:   tools/lab status
 #:   tools/lab exec NODE CMD...       NODE: client, router, lb1, lb2, b1..bN
 #:   tools/lab api [--lb LB] CMD...   one request on a dataplane API socket (state, stats, ...)
@@ -32,6 +34,12 @@
 #:   tools/lab bird NODE start|stop|kill|restart|configure|status|birdc CMD...
 #:                                    BIRD on NODE (router, lb1, lb2) of a --bgp lab
 #:   tools/lab route [v4|v6]          the router kernel's routes to the VIPs (nexthops)
+#:
+#:   --site N (0-9) numbers the lab's client network and AS numbers, so that two labs can be
+#:   joined into two PoPs (testing/lab/lablib/pops.py: `tools/lab up --pops 2`): clients
+#:   198.18.N.0/24 and 2001:db8:c:N::/64, LB links 10.N.L.0/24, router AS 65000+10N, LB AS
+#:   65001+10N (site 0: the addresses below). --extra-vip: another VIP address the backends hold on lo (a unicast
+#:   per-PoP VIP beside the anycast one).
 #:
 #: Environment: STEER_LAB=<prefix> (namespace prefix, default "steer"; tests use "sl..."),
 #: STEER_BUILD=<dir> (build directory, absolute or relative to the repository, default build),
@@ -110,6 +118,21 @@ MAX_BACKENDS=8
 MAX_LBS=2
 AS_ROUTER=65000
 AS_LB=65001
+SITE=0
+CLIENT_NET4=198.18.0     # the client /24 (198.18.SITE)
+CLIENT_NET6=2001:db8:c:  # the client /64 (2001:db8:c:SITE::), host part appended
+LB_NET4=10.0             # the LB links' /16 (10.SITE): LB l is LB_NET4.l.2
+EXTRA_VIPS=()
+
+# set_site N: the client networks and AS numbers of site N (`up --site`).
+set_site() {
+  SITE=$1
+  CLIENT_NET4="198.18.$SITE"
+  LB_NET4="10.$SITE"
+  if [[ $SITE -eq 0 ]]; then CLIENT_NET6="2001:db8:c:"; else CLIENT_NET6="2001:db8:c:$SITE:"; fi
+  AS_ROUTER=$((65000 + 10 * SITE))
+  AS_LB=$((65001 + 10 * SITE))
+}
 
 lab_log() { printf 'lab[%s]: %s\n' "$LAB" "$*" >&2; }
 die() {
@@ -125,7 +148,7 @@ nsx() {
   ip netns exec "$(ns "$node")" "$@"
 }
 mac() { printf '02:00:00:00:%02x:%02x' "$1" "$2"; }  # mac LINK HOST
-client_v6() { printf '2001:db8:c::%x' "$1"; }
+client_v6() { printf '%s:%x' "$CLIENT_NET6" "$1"; }
 
 backend_count() {
   if [[ -f "$RUN/backends" ]]; then cat "$RUN/backends"; else echo 0; fi
@@ -276,25 +299,25 @@ build_topology() {
   # Client: many source addresses on one link.
   {
     echo "link set lo up"
-    echo "addr add 198.18.0.1/24 dev cl0"
-    for ((i = 2; i <= CLIENT_V4_COUNT; i++)); do echo "addr add 198.18.0.$i/24 dev cl0"; done
+    echo "addr add $CLIENT_NET4.1/24 dev cl0"
+    for ((i = 2; i <= CLIENT_V4_COUNT; i++)); do echo "addr add $CLIENT_NET4.$i/24 dev cl0"; done
     for ((i = 1; i <= CLIENT_V6_COUNT; i++)); do
       echo "addr add $(client_v6 "$i")/64 dev cl0 nodad"
     done
     echo "link set cl0 up"
-    echo "route add default via 198.18.0.254"
-    echo "route add default via 2001:db8:c::fe"
+    echo "route add default via $CLIENT_NET4.254"
+    echo "route add default via $CLIENT_NET6:fe"
   } | ip -n "$(ns client)" -b -
 
   # Router.
   {
     echo "link set lo up"
-    echo "addr add 198.18.0.254/24 dev to-client"
-    echo "addr add 2001:db8:c::fe/64 dev to-client nodad"
+    echo "addr add $CLIENT_NET4.254/24 dev to-client"
+    echo "addr add $CLIENT_NET6:fe/64 dev to-client nodad"
     for ((l = 1; l <= nl; l++)); do
-      echo "addr add 10.0.$l.1/24 dev to-lb$l"
+      echo "addr add $LB_NET4.$l.1/24 dev to-lb$l"
       echo "addr add fd00:$l::1/64 dev to-lb$l nodad"
-      echo "neigh replace 10.0.$l.2 lladdr $(mac "$l" 2) dev to-lb$l nud permanent"
+      echo "neigh replace $LB_NET4.$l.2 lladdr $(mac "$l" 2) dev to-lb$l nud permanent"
       echo "neigh replace fd00:$l::2 lladdr $(mac "$l" 2) dev to-lb$l nud permanent"
     done
     for ((i = 1; i <= n; i++)); do
@@ -307,7 +330,7 @@ build_topology() {
     done
     # With BGP the VIP routes come from BIRD (announced by the LBs); without, lb1 has them.
     if [[ $bgp -eq 0 ]]; then
-      echo "route add $VIP4/32 via 10.0.1.2"
+      echo "route add $VIP4/32 via $LB_NET4.1.2"
       echo "route add $VIP6/128 via fd00:1::2"
     fi
   } | ip -n "$(ns router)" -b -
@@ -317,12 +340,12 @@ build_topology() {
   for ((l = 1; l <= nl; l++)); do
     {
       echo "link set lo up"
-      echo "addr add 10.0.$l.2/24 dev lb0"
+      echo "addr add $LB_NET4.$l.2/24 dev lb0"
       echo "addr add fd00:$l::2/64 dev lb0 nodad"
       echo "link set lb0 up"
-      echo "neigh replace 10.0.$l.1 lladdr $(mac "$l" 1) dev lb0 nud permanent"
+      echo "neigh replace $LB_NET4.$l.1 lladdr $(mac "$l" 1) dev lb0 nud permanent"
       echo "neigh replace fd00:$l::1 lladdr $(mac "$l" 1) dev lb0 nud permanent"
-      echo "route add default via 10.0.$l.1"
+      echo "route add default via $LB_NET4.$l.1"
       echo "route add default via fd00:$l::1"
     } | ip -n "$(ns "lb$l")" -b -
   done
@@ -334,6 +357,9 @@ build_topology() {
       echo "link set lo up"
       echo "addr add $VIP4/32 dev lo"
       echo "addr add $VIP6/128 dev lo nodad"
+      for v in "${EXTRA_VIPS[@]}"; do
+        if [[ $v == *:* ]]; then echo "addr add $v/128 dev lo nodad"; else echo "addr add $v/32 dev lo"; fi
+      done
       echo "addr add 10.0.$b.2/24 dev be0"
       echo "addr add fd00:$b::2/64 dev be0 nodad"
       echo "link set be0 up"
@@ -343,15 +369,21 @@ build_topology() {
   done
 
   nsx client ethtool -K cl0 tx off >/dev/null
+  # An LB host's own connections to a VIP (steerd probing another PoP's VIP) are forwarded by
+  # a dataplane as they are: their checksum must be finished on the way out.
+  for ((l = 1; l <= nl; l++)); do nsx "lb$l" ethtool -K lb0 tx off >/dev/null; done
   for ((i = 1; i <= n; i++)); do nsx "b$i" ethtool -K be0 tx off >/dev/null; done
 }
 
 # Starts the servers of backend i (HTTP mode: ok, 503, hang or flap:OK:FAIL).
 start_server() {
-  local i=$1 mode=${2:-ok}
+  local i=$1 mode=${2:-ok} v extra=()
   rm -f "$RUN/b$i.ready"
+  if [[ -f "$RUN/extra_vips" ]]; then
+    for v in $(cat "$RUN/extra_vips"); do extra+=(--vip "$v"); done
+  fi
   setsid ip netns exec "$(ns "b$i")" "$PY" "$LAB_DIR/servers.py" \
-    --name "b$i" --vip "$VIP4" --vip "$VIP6" --addr "10.0.$((10 + i)).2" \
+    --name "b$i" --vip "$VIP4" --vip "$VIP6" "${extra[@]}" --addr "10.0.$((10 + i)).2" \
     --addr "fd00:$((10 + i))::2" --ready-file "$RUN/b$i.ready" \
     --control "$RUN/b$i.control" --http-mode "$mode" \
     </dev/null >>"$RUN/servers-b$i.log" 2>&1 &
@@ -404,8 +436,8 @@ idle_sleep_us = 50
 vdev = "$vdev"
 [egress]
 mtu = $EGRESS_MTU
-gateway = "10.0.$l.1"
-source_v4 = "10.0.$l.2"
+gateway = "$LB_NET4.$l.1"
+source_v4 = "$LB_NET4.$l.2"
 source_v6 = "fd00:$l::2"
 EOF
 }
@@ -450,7 +482,7 @@ write_router_bird_config() {
     cat <<EOF
 # BIRD of the router of lab '$LAB' (written by testing/lab/lab.sh)
 log "$dir/bird.log" all;
-router id 198.18.0.254;
+router id $CLIENT_NET4.254;
 
 protocol device { }
 
@@ -476,8 +508,8 @@ EOF
     for ((l = 1; l <= nl; l++)); do
       cat <<EOF
 protocol bgp lb${l}_v4 from lb {
-  neighbor 10.0.$l.2 as $AS_LB;
-  local 10.0.$l.1;
+  neighbor $LB_NET4.$l.2 as $AS_LB;
+  local $LB_NET4.$l.1;
   ipv4 { import filter steer_vips4; export none; };
 }
 protocol bgp lb${l}_v6 from lb {
@@ -487,7 +519,10 @@ protocol bgp lb${l}_v6 from lb {
 }
 EOF
     done
+    # Sessions beyond the PoP (a transit joining two labs: lablib/pops.py writes the file).
+    echo "include \"$dir/transit.conf\";"
   } >"$dir/bird.conf"
+  echo "# sessions beyond this PoP: none" >"$dir/transit.conf"
 }
 
 # An LB host: steerd's protocols (the snippet) exported to the router, nothing imported, no
@@ -499,7 +534,7 @@ write_lb_bird_config() {
   cat >"$dir/bird.conf" <<EOF
 # BIRD of LB host $lb of lab '$LAB' (written by testing/lab/lab.sh)
 log "$dir/bird.log" all;
-router id 10.0.$l.2;
+router id $LB_NET4.$l.2;
 
 protocol device { }
 
@@ -510,8 +545,8 @@ template bgp upstream {
   $BGP_TIMERS
 }
 protocol bgp router_v4 from upstream {
-  neighbor 10.0.$l.1 as $AS_ROUTER;
-  local 10.0.$l.2;
+  neighbor $LB_NET4.$l.1 as $AS_ROUTER;
+  local $LB_NET4.$l.2;
   ipv4 { import none; export where proto ~ "steer_*"; };
 }
 protocol bgp router_v6 from upstream {
@@ -614,12 +649,14 @@ write_lab_json() {
     lbns+=", \"lb$l\": \"$(ns "lb$l")\""
     lbs+="${lbs:+,
     }{\"name\": \"lb$l\", \"ns\": \"$(ns "lb$l")\", \"iface\": \"lb0\", \"mac\": \"$(mac "$l" 2)\",
-     \"v4\": \"10.0.$l.2\", \"v6\": \"fd00:$l::2\", \"router_iface\": \"to-lb$l\",
-     \"router_v4\": \"10.0.$l.1\", \"router_v6\": \"fd00:$l::1\",
+     \"v4\": \"$LB_NET4.$l.2\", \"v6\": \"fd00:$l::2\", \"router_iface\": \"to-lb$l\",
+     \"router_v4\": \"$LB_NET4.$l.1\", \"router_v6\": \"fd00:$l::1\",
      \"socket\": \"$dir/dataplane.sock\", \"bird_socket\": $bird_sock, \"snippet\": $snippet,
      \"steerd_socket\": \"$dir/steerd.sock\", \"run_dir\": \"$dir\"}"
   done
-  for ((i = 1; i <= CLIENT_V4_COUNT; i++)); do c4+="${c4:+, }\"198.18.0.$i\""; done
+  for ((i = 1; i <= CLIENT_V4_COUNT; i++)); do c4+="${c4:+, }\"$CLIENT_NET4.$i\""; done
+  local ev=""
+  for v in "${EXTRA_VIPS[@]}"; do ev+="${ev:+, }\"$v\""; done
   for ((i = 1; i <= CLIENT_V6_COUNT; i++)); do c6+="${c6:+, }\"$(client_v6 "$i")\""; done
   cat >"$RUN/lab.json" <<EOF
 {"prefix": "$LAB", "run_dir": "$RUN", "build": "$BUILD",
@@ -629,13 +666,14 @@ write_lab_json() {
  "namespaces": {"client": "$(ns client)", "router": "$(ns router)"$lbns},
  "client": {"ns": "$(ns client)", "iface": "cl0", "mac": "$(mac 0 2)",
             "router_mac": "$(mac 0 1)", "router_iface": "to-client",
-            "gateway_v4": "198.18.0.254", "gateway_v6": "2001:db8:c::fe",
+            "gateway_v4": "$CLIENT_NET4.254", "gateway_v6": "$CLIENT_NET6:fe",
+            "net_v4": "$CLIENT_NET4.0/24", "net_v6": "$CLIENT_NET6:/64",
             "v4": [$c4],
             "v6": [$c6]},
- "lb": {"ns": "$(ns lb1)", "iface": "lb0", "mac": "$(mac 1 2)", "v4": "10.0.1.2",
+ "lb": {"ns": "$(ns lb1)", "iface": "lb0", "mac": "$(mac 1 2)", "v4": "$LB_NET4.1.2",
         "v6": "fd00:1::2", "router_iface": "to-lb1"},
  "bgp": $bgp_json, "router_bird_socket": $router_bird,
- "asn": {"router": $AS_ROUTER, "lb": $AS_LB},
+ "asn": {"router": $AS_ROUTER, "lb": $AS_LB}, "site": $SITE, "extra_vips": [$ev],
  "lbs": [$lbs],
  "backends": [$backends]}
 EOF
@@ -660,6 +698,22 @@ cmd_up() {
         nl=${2:-}
         shift
         ;;
+      --site)
+        [[ "${2:-}" =~ ^[0-9]$ ]] || die "up: --site must be 0..9"
+        set_site "$2"
+        shift
+        ;;
+      --extra-vip)
+        [[ "${2:-}" =~ ^192\.0\.2\.[0-9]+$|^2001:db8::[0-9a-f]+$ ]] ||
+          die "up: --extra-vip must be a host in 192.0.2.0/24 or 2001:db8::/64 (got '${2:-}')"
+        EXTRA_VIPS+=("$2")
+        shift
+        ;;
+      --pops)
+        # Two labs joined by a transit: lablib/pops.py builds them with this script.
+        [[ "${2:-}" == 2 && $# -eq 2 ]] || die "up: --pops takes 2, and no other option"
+        exec "${LABLIB[@]}" pops up --prefix "$LAB"
+        ;;
       *) die "up: unknown option '$1'" ;;
     esac
     shift
@@ -680,6 +734,8 @@ cmd_up() {
   echo "$n" >"$RUN/backends"
   echo "$nl" >"$RUN/lbs"
   echo "$bgp" >"$RUN/bgp"
+  echo "$SITE" >"$RUN/site"
+  echo "${EXTRA_VIPS[*]}" >"$RUN/extra_vips"
   trap on_up_exit EXIT
   trap 'exit 130' INT TERM
 
@@ -1073,9 +1129,17 @@ cmd_lb() {
 main() {
   local cmd=${1:-}
   [[ $# -gt 0 ]] && shift
+  # A lab that is up keeps its site's addresses for every later command.
+  if [[ $cmd != up && -f "$RUN/site" ]]; then set_site "$(cat "$RUN/site")"; fi
   case "$cmd" in
     up) cmd_up "$@" ;;
-    down) cmd_down ;;
+    down)
+      if [[ $# -gt 0 ]]; then
+        [[ "$1" == --pops && "${2:-}" == 2 && $# -eq 2 ]] || die "usage: tools/lab down [--pops 2]"
+        exec "${LABLIB[@]}" pops down --prefix "$LAB"
+      fi
+      cmd_down
+      ;;
     status) cmd_status ;;
     exec)
       [[ $# -ge 2 ]] || die "usage: tools/lab exec NODE CMD..."

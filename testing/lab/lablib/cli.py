@@ -12,6 +12,7 @@
   wait-steerd --socket PATH [--pid PID] [--timeout S] [--warm]
   route-watch --dst ADDRESS...    (run inside a namespace: one JSON line per change of the
                                    routes to the addresses; see lablib.routes.RouteWatch)
+  pops up|down|status --prefix P  (two PoPs joined by a transit: lablib.pops.TwoPops)
 """
 import argparse
 import json
@@ -208,7 +209,13 @@ def main(argv):
     p.add_argument("--warm", action="store_true")
     p = sub.add_parser("route-watch")
     p.add_argument("--dst", action="append", required=True, help="a route's destination (host)")
+    p = sub.add_parser("pops")
+    p.add_argument("action", choices=["up", "down", "status"])
+    p.add_argument("--prefix", required=True)
     args = ap.parse_args(argv)
+    if args.cmd == "pops":
+        from .pops import pops_main  # the two-PoP lab: not needed by the other commands
+        return pops_main(args.action, args.prefix)
     try:
         return {"wait-api": cmd_wait_api, "apply": cmd_apply, "api": cmd_api,
                 "probe": cmd_probe, "server": cmd_server, "steerd-config": cmd_steerd_config,

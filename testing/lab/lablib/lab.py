@@ -37,7 +37,7 @@ class Lab:
     router and the LB hosts, no static VIP routes (up --bgp); lbs=2: a second LB host."""
 
     def __init__(self, prefix, backends=4, afpacket=None, build=None, decap_mode=None,
-                 bgp=False, lbs=1, any_prefix=False):
+                 bgp=False, lbs=1, any_prefix=False, site=0, extra_vips=()):
         # Tests use prefixes starting with "sl"; a tool or the demo (any_prefix) picks its own.
         if not prefix.startswith("sl") and not any_prefix:
             raise ValueError("test labs use a prefix starting with 'sl'")
@@ -45,6 +45,8 @@ class Lab:
         self.backends_count = backends
         self.bgp = bgp
         self.lbs_count = lbs
+        self.site = site                    # up --site: client network and AS numbers
+        self.extra_vips = list(extra_vips)  # up --extra-vip: more VIP addresses on the backends
         if afpacket is None:
             afpacket = os.environ.get("STEER_LAB_AFPACKET", "") not in ("", "0")
         self.afpacket = afpacket
@@ -77,6 +79,10 @@ class Lab:
             args.append("--bgp")
         if self.lbs_count != 1:
             args += ["--lbs", str(self.lbs_count)]
+        if self.site:
+            args += ["--site", str(self.site)]
+        for v in self.extra_vips:
+            args += ["--extra-vip", v]
         t0 = time.monotonic()
         try:
             r = self.tool(*args, timeout=180)
