@@ -19,7 +19,7 @@ own LB withdraws. Client networks and the LB links (10.1.0.0/16, 10.2.0.0/16, so
 PoP's probes of the other's VIPs come back) are static routes through the transit. IPv4 only
 across the PoPs: each PoP's IPv6 VIPs stay local.
 
-steerd on each PoP: the lab's steerd configuration (VIPs web and web-u, http checks every
+steerd on each PoP: the lab's steerd configuration (VIPs web and web-u, IPv4, http checks every
 100 ms, timeout 50, rise 2, fall 3, [bgp]) with [dns]: zone lb.example.test, a nets file
 placing client-a's network in region eu (PoP a) and client-b's in us (PoP b), and two services
 answered with one address: web (unicast: each PoP's web-u address; the other PoP probed at its
@@ -231,8 +231,8 @@ template bgp pop {{
 
     def steerd_config(self, p):
         lab = self.pops[p]
-        text = steerd_config(lab.info, bgp={"announce_hold_ms": 0, "min_interval_ms": 0},
-                             **self.checks)
+        text = steerd_config(lab.info, vips=["web"],
+                             bgp={"announce_hold_ms": 0, "min_interval_ms": 0}, **self.checks)
         text = text.replace('region = "lab"', f'region = "{REGION[p]}"', 1)
         run = lab.run_dir
         nets = run / "nets.txt"
