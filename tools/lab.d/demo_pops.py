@@ -34,6 +34,13 @@ def answers(pops):
               f"{' '.join(got or ['(no answer)'])}", flush=True)
 
 
+def timeline(m, steps):
+    """Prints the steps in the order they happened, in ms after t0."""
+    for key, text in sorted(steps, key=lambda s: m[s[0]]):
+        print(f"  {(m[key] - m['t0']) * 1000:6.1f} ms  {text}")
+    sys.stdout.flush()
+
+
 def main(argv):
     keep = "--keep" in argv
     pops = TwoPops(lablib.default_prefix(), any_prefix=True)
@@ -59,25 +66,25 @@ def main(argv):
             f.settle()
             m = f.withdraw(random.Random(1))
 
-            def at(k):
-                return f"{(m[k] - m['t0']) * 1000:6.1f} ms"
-            print(f"  {at('detection')}  a's steerd: the last backend down ({m['backend']})")
-            print(f"  {at('decision')}  a's steerd: BGP withdraws {ANYCAST_VIP}")
-            print(f"  {at('route')}  a's router: {ANYCAST_VIP} now via the transit (to b)")
-            print(f"  {at('served_by_b')}  a client in a's region: a new connection answered, "
-                  "by b")
-            print(f"  {at('dns_a')}  a's DNS answers b's address to a's region")
-            print(f"  {at('b_detects')}  b's probes: a's unicast VIP down")
-            print(f"  {at('dns_b')}  b's DNS answers b's address to a's region (ECS)", flush=True)
+            timeline(m, [
+                ("detection", f"a's steerd: the last backend down ({m['backend']})"),
+                ("decision", f"a's steerd: BGP withdraws {ANYCAST_VIP}"),
+                ("route", f"a's router: {ANYCAST_VIP} now via the transit (to b)"),
+                ("served_by_b", "a client in a's region: a new connection answered, by b"),
+                ("dns_a", "a's DNS answers b's address to a's region"),
+                ("b_detects", "b's probes: a's unicast VIP down"),
+                ("dns_b", "b's DNS answers b's address to a's region (ECS)")])
             answers(pops)
             steerctl(pops.pops["b"], "dns", "query", f"web.{ZONE}", "--client", "198.18.1.1")
 
             say("PoP a's backends start again")
             m = f.announce()
-            print(f"  {at('detection')}  a's steerd: the first backend up")
-            print(f"  {at('route')}  a's router: {ANYCAST_VIP} via a's LB again")
-            print(f"  {at('dns_a')}  a's DNS names a again")
-            print(f"  {at('dns_b')}  b's DNS names a again for a's region", flush=True)
+            timeline(m, [
+                ("detection", "a's steerd: the first backend up"),
+                ("route", f"a's router: {ANYCAST_VIP} via a's LB again"),
+                ("dns_a", "a's DNS names a again"),
+                ("b_detects", "b's probes: a's unicast VIP up"),
+                ("dns_b", "b's DNS names a again for a's region")])
             answers(pops)
         print("  (tools/failover --pops 2 --runs 20 measures each stage's p50/p99)")
     finally:
