@@ -31,7 +31,7 @@ from lab_test import Checks  # noqa: E402
 from lablib import failover_pops as fp  # noqa: E402
 from lablib.namespaces import netns  # noqa: E402
 from lablib.pops import (ANYCAST_VIP, DNS_ADDRESS, UNICAST_VIP, ZONE, TwoPops,  # noqa: E402
-                         client_net)
+                         TTL, client_net, resolver_address)
 
 
 def ask(ns, ecs=None, nsid=False):
@@ -70,6 +70,12 @@ def http(ns, address):
             s.close()
 
 
+def via_resolver(pops, p):
+    """(addresses, TTL) of web through the recursive resolver of p's region."""
+    with netns(pops.pops[p].ns("client")):
+        return fp.dns_answer(timeout=2, server=resolver_address(p), with_ttl=True)
+
+
 def case_failover(pops, c):
     """two PoPs: anycast, unicast, geo DNS by region, and a PoP failing and coming back"""
     a = pops.pops["a"]
@@ -93,6 +99,12 @@ def case_failover(pops, c):
                     f"a client in {p}'s region: GET {vip} answered (DSR back across the "
                     "transit for the other PoP's)", text[:120])
 
+    for p in ("a", "b"):
+        got = lablib.wait_until(f"the resolver of {p}'s region answers",
+                                lambda p=p: via_resolver(pops, p), 10, 0.1)
+        c.check(got[0] == [UNICAST_VIP[p]], f"the recursive resolver (kresd) of {p}'s region "
+                f"answers {p}'s unicast VIP", str(got))
+
     class Args:
         interval, timeout, rise, fall = 100, 50, 2, 3
     rng = random.Random(1)
@@ -112,6 +124,11 @@ def case_failover(pops, c):
             got, _ = ask(cl["a"])
             c.check(got == [UNICAST_VIP["b"]], f"withdraw {i}: a's region is answered b",
                     str(got))
+            if i == 1:
+                got = via_resolver(pops, "a")
+                c.check(got[0] == [UNICAST_VIP["a"]] and 0 <= got[1] < TTL,
+                        "withdraw 1: the resolver of a's region still answers a from its cache "
+                        "(the tail: until its TTL runs out)", str(got))
             text = http(cl["a"], ANYCAST_VIP)
             c.check(text.startswith("HTTP/1.0 200"), f"withdraw {i}: the anycast VIP answers "
                     "a's region (from b)", text[:80])

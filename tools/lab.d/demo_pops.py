@@ -19,7 +19,8 @@ import lablib  # noqa: E402
 from demo_text import say, steerctl  # noqa: E402
 from lablib import failover_pops as fp  # noqa: E402
 from lablib.namespaces import netns  # noqa: E402
-from lablib.pops import ANYCAST_VIP, DNS_ADDRESS, UNICAST_VIP, ZONE, TwoPops, client_net  # noqa: E402
+from lablib.pops import (ANYCAST_VIP, DNS_ADDRESS, UNICAST_VIP, ZONE, TwoPops,  # noqa: E402
+                         client_net, resolver_address)
 
 
 class Args:
@@ -57,6 +58,10 @@ def main(argv):
                   f"{' '.join(pops.router_nexthop_devs(p, UNICAST_VIP['b' if p == 'a' else 'a']))}")
         say("Each PoP answers DNS (on the anycast DNS address) with the nearest healthy PoP")
         answers(pops)
+        with netns(a.ns("client")):
+            got = fp.dns_answer(timeout=1, server=resolver_address("a"))
+        print(f"  the recursive resolver of a's region ({resolver_address('a')}) caches "
+              f"{' '.join(got or ['(no answer)'])}", flush=True)
         steerctl(a, "dns", "show")
 
         say("PoP a's backends die (SIGKILL): a client in a's region keeps opening connections to "
@@ -75,6 +80,12 @@ def main(argv):
                 ("b_detects", "b's probes: a's unicast VIP down"),
                 ("dns_b", "b's DNS answers b's address to a's region (ECS)")])
             answers(pops)
+            with netns(a.ns("client")):
+                got, ttl = fp.dns_answer(timeout=1, server=resolver_address("a"), with_ttl=True)
+            print(f"  but the recursive resolver of a's region ({resolver_address('a')}, Knot "
+                  f"Resolver) still answers {' '.join(got)} from its cache, for {ttl} s more: "
+                  "users behind it keep going to a's unicast VIP (the tail; the anycast VIP "
+                  "moved already)", flush=True)
             steerctl(pops.pops["b"], "dns", "query", f"web.{ZONE}", "--client", "198.18.1.1")
 
             say("PoP a's backends start again")

@@ -105,9 +105,10 @@ class Poll(threading.Thread):
         return self.t
 
 
-def dns_answer(ecs=None, timeout=0.05):
-    """The A addresses the responder on the anycast DNS address gives for web (with ECS `ecs`,
-    a prefix); None when it did not answer in time."""
+def dns_answer(ecs=None, timeout=0.05, server=DNS_ADDRESS, with_ttl=False):
+    """The A addresses the responder on the anycast DNS address (or `server`) gives for web
+    (with ECS `ecs`, a prefix); None when it did not answer in time. with_ttl: (addresses,
+    the answer's TTL)."""
     q = dns.message.make_query(f"{SERVICE}.{ZONE}", dns.rdatatype.A, use_edns=0)
     if ecs:
         net, length = ecs.split("/")
@@ -115,13 +116,16 @@ def dns_answer(ecs=None, timeout=0.05):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         s.settimeout(timeout)
-        s.sendto(q.to_wire(), (DNS_ADDRESS, 53))
+        s.sendto(q.to_wire(), (server, 53))
         r = dns.message.from_wire(s.recv(4096))
     except (OSError, dns.exception.DNSException):
         return None
     finally:
         s.close()
-    return sorted(rd.address for rr in r.answer for rd in rr if rr.rdtype == dns.rdatatype.A)
+    addrs = sorted(rd.address for rr in r.answer for rd in rr if rr.rdtype == dns.rdatatype.A)
+    if with_ttl:
+        return addrs, min((rr.ttl for rr in r.answer), default=None)
+    return addrs
 
 
 def http_ok():

@@ -24,7 +24,11 @@ steerd on each PoP: the lab's steerd configuration (VIPs web and web-u, IPv4, ht
 placing client-a's network in region eu (PoP a) and client-b's in us (PoP b), and two services
 answered with one address: web (unicast: each PoP's web-u address; the other PoP probed at its
 unicast VIP) and any (the anycast VIP from both PoPs; the other PoP probed at its unicast VIP:
-probe one address, serve another)."""
+probe one address, serve another).
+
+Each client namespace also runs a recursive resolver (Knot Resolver, kresd) on
+198.18.N.253:53 that sends lb.example.test to the anycast DNS address and caches what it gets:
+the clients' view through a cache, next to direct queries (with or without ECS)."""
 import json
 import os
 import shutil
@@ -49,6 +53,7 @@ TRANSIT_LINK = {"a": ("172.16.1.1", "172.16.1.2"), "b": ("172.16.2.1", "172.16.2
 BGP_TIMERS = ("hold time 3; keepalive time 1; connect delay time 1; connect retry time 1; "
               "error wait time 1, 2; graceful restart no; long lived graceful restart no;")
 BIRD = "/usr/sbin/bird"
+KRESD = "/usr/sbin/kresd"
 SERVICES = ("web", "any")
 TTL = 30
 PENDING_TTL = 5
@@ -64,6 +69,11 @@ def client_net(pop):
 
 def lb_net(pop):
     return f"10.{SITE[pop]}.0.0/16"
+
+
+def resolver_address(pop):
+    """The recursive resolver (kresd) of pop's region, in its client namespace."""
+    return f"198.18.{SITE[pop]}.253"
 
 
 class TwoPops:
@@ -93,6 +103,8 @@ class TwoPops:
             self._transit_up()
             for p in POPS:
                 self._steerd_up(p)
+            for p in POPS:
+                self._resolver_up(p)
             self.wait_ready()
         except BaseException:
             self.print_logs()
@@ -107,9 +119,10 @@ class TwoPops:
         return self
 
     def down(self):
-        pid_file = self.run_dir / "bird.pid"
-        if pid_file.exists():
-            _stop(int(pid_file.read_text().strip() or 0))
+        for name in ["bird.pid", *[f"kresd-{p}.pid" for p in POPS]]:
+            pid_file = self.run_dir / name
+            if pid_file.exists():
+                _stop(int(pid_file.read_text().strip() or 0))
         for p in POPS:
             self.pops[p].down()
         subprocess.run(["ip", "netns", "del", self.transit_ns], stderr=subprocess.DEVNULL)
@@ -139,7 +152,8 @@ class TwoPops:
                 "anycast_vip": ANYCAST_VIP, "unicast_vips": UNICAST_VIP,
                 "dns_address": DNS_ADDRESS, "zone": ZONE,
                 "pops": {p: {"lab": self.pops[p].prefix, "region": REGION[p],
-                             "client_net": client_net(p), "site": SITE[p]} for p in POPS}}
+                             "client_net": client_net(p), "site": SITE[p],
+                             "resolver": resolver_address(p)} for p in POPS}}
 
     # ---- the transit
 
@@ -304,6 +318,29 @@ records = [
                     return None
             return True
         wait_until("both PoPs up: VIPs announced, DNS sees both healthy", ready, timeout, 0.1)
+
+    # ---- a recursive resolver per region
+
+    def _resolver_up(self, p):
+        ns = self.pops[p].ns("client")
+        addr = resolver_address(p)
+        d = self.run_dir / f"kresd-{p}"
+        d.mkdir(parents=True, exist_ok=True)
+        conf = d / "kresd.conf"
+        conf.write_text(f"""-- the resolver of region {REGION[p]} (written by testing/lab/lablib/pops.py)
+net.listen('{addr}', 53, {{ kind = 'dns' }})
+trust_anchors.remove('.')
+modules = {{ 'policy' }}
+policy.add(policy.suffix(policy.STUB('{DNS_ADDRESS}'), {{ todname('{ZONE}') }}))
+policy.add(policy.all(policy.REFUSE))
+cache.size = 10 * MB
+""")
+        _nsh(ns, "ip", "addr", "add", f"{addr}/24", "dev", "cl0")
+        log = open(d / "kresd.log", "ab")
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, KRESD, "-n", "-q", "-c", str(conf),
+                                 str(d)], stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        (self.run_dir / f"kresd-{p}.pid").write_text(f"{proc.pid}\n")
 
     # ---- observations
 
