@@ -99,9 +99,14 @@ int run(int argc, char** argv) {
   DataplaneLink dataplane_link(dataplane);
   BgpLink bgp_link(io, commands, events);
   DnsLink dns_link(io, commands, events, bgp_link);
+  // In this order on every health change. DNS before BGP: the announcer writes its BIRD snippet
+  // (fsync) before it talks to BIRD, and DNS need not wait for that. It is safe: DNS reads the
+  // BGP decisions as they were, and a new health never hands out more than both allow (a
+  // failure takes the PoP out by health alone; a recovery waits for BGP's announce, whose
+  // decision rebuilds the DNS table again).
   controller.add_module(dataplane_link);
-  controller.add_module(bgp_link);
   controller.add_module(dns_link);
+  controller.add_module(bgp_link);
   register_controller_commands(commands, controller, path);
 
   CliServer cli(io, commands, fmt::format("steerd {}", kVersion));

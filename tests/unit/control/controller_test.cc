@@ -122,9 +122,9 @@ class Rig {
     dataplane_link = std::make_unique<DataplaneLink>(*client);
     bgp_link = std::make_unique<BgpLink>(io, *commands, events);
     dns_link = std::make_unique<DnsLink>(io, *commands, events, *bgp_link);
-    controller->add_module(*dataplane_link);
-    controller->add_module(*bgp_link);
+    controller->add_module(*dataplane_link);  // steerd's order (control/steerd.cc)
     controller->add_module(*dns_link);
+    controller->add_module(*bgp_link);
     register_controller_commands(*commands, *controller, path);
     controller->start();
   }
