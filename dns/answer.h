@@ -77,7 +77,7 @@ struct Counters {
   // Service answers headed by another PoP because the client's first choice by location (its
   // health aside) was down, draining or disabled, by that first choice (indexed as by_pop).
   // After a PoP fails, these are its clients' resolvers coming back: the visible part of the
-  // resolver tail.
+  // resolver tail (docs/resolver-tail.md).
   std::array<uint64_t, kPopSlots> displaced{};
 };
 size_t qtype_bucket(uint16_t qtype);
