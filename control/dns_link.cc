@@ -346,6 +346,15 @@ void DnsLink::metrics(MetricsWriter& m) const {
     m.sample("steer_dns_answers_by_pop_total", {{"pop", last ? "other" : pops[i].name}},
              n.by_pop[i]);
   }
+  m.family("steer_dns_answers_displaced_total", "counter",
+           "service answers headed by another PoP because the client's first choice by location "
+           "was down, draining or disabled, by that first choice: after a PoP fails, its clients' "
+           "resolvers coming back as their caches expire (the visible part of the resolver tail)");
+  for (size_t i = 0; i < pops.size() && i < dns::Counters::kPopSlots; ++i) {
+    const bool last = i == dns::Counters::kPopSlots - 1 && pops.size() > dns::Counters::kPopSlots;
+    m.sample("steer_dns_answers_displaced_total", {{"pop", last ? "other" : pops[i].name}},
+             n.displaced[i]);
+  }
   m.family("steer_dns_fail_open_total", "counter",
            "service answers given while no PoP was up (every PoP handed out)");
   m.sample("steer_dns_fail_open_total", {}, n.fail_open);
@@ -430,6 +439,18 @@ std::string DnsLink::show(const CommandRequest&) const {
          {"when_all_down", s.when_all_down == dns::WhenAllDown::All ? "all" : "static"},
          {"pops", pops}});
   }
+  // Service answers per PoP (the responder's counters): heading them, and displaced from
+  // their first choice.
+  const dns::Counters n = responder_ ? responder_->counters() : dns::Counters{};
+  json answers = json::array();
+  const auto& config_pops = config_->dns->pops;
+  for (size_t i = 0; i < config_pops.size() && i < dns::Counters::kPopSlots; ++i) {
+    const bool last =
+        i == dns::Counters::kPopSlots - 1 && config_pops.size() > dns::Counters::kPopSlots;
+    answers.push_back({{"pop", last ? "other" : config_pops[i].name},
+                       {"headed", n.by_pop[i]},
+                       {"displaced", n.displaced[i]}});
+  }
   json doc = {
       {"listen", nullptr},
       {"nsid", nsid_},
@@ -457,7 +478,8 @@ std::string DnsLink::show(const CommandRequest&) const {
          return a;
        }()},
       {"zones", zones},
-      {"services", services}};
+      {"services", services},
+      {"answers_by_pop", answers}};
   status(doc);
   return ok_json(doc);
 }

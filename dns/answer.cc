@@ -217,7 +217,8 @@ void service_answer(Ctx& c, size_t index, uint16_t family_type, Owner owner, con
   uint16_t left = s.answers;
   bool failed_open = false;
   bool any_family = false, any_up = false;
-  int head = -1;  // the Catalog::pops index of the first PoP handed out
+  int head = -1;   // the Catalog::pops index of the first PoP handed out
+  int first = -1;  // the index in s.pops of the client's first choice, whatever its health
   for (size_t i = 0; i < s.pops.size(); ++i) {
     const PopAnswers& pa = s.pops[i];
     any_family = any_family || (family_type == type::kA ? pa.a_count : pa.aaaa_count) > 0;
@@ -225,6 +226,7 @@ void service_answer(Ctx& c, size_t index, uint16_t family_type, Owner owner, con
   }
   auto pass = [&](auto&& eligible) {
     auto consider = [&](size_t i) {
+      if (first < 0) first = static_cast<int>(i);
       if (left == 0 || !eligible(c.t.flag(s, i))) return;
       const uint16_t put = put_pop_records(c, s.pops[i], family_type, left, ttl, owner);
       if (put != 0 && left == s.answers) head = s.pops[i].pop;
@@ -257,6 +259,15 @@ void service_answer(Ctx& c, size_t index, uint16_t family_type, Owner owner, con
     }
   }
   if (head >= 0) ++c.n.by_pop[std::min<size_t>(static_cast<size_t>(head), Counters::kPopSlots - 1)];
+  // Displaced: another PoP heads the answer because the first choice may not be handed out
+  // first (not a first choice that merely has no address of this family).
+  if (head >= 0 && first >= 0) {
+    const PopAnswers& fa = s.pops[static_cast<size_t>(first)];
+    const PopFlags& ff = c.t.flag(s, static_cast<size_t>(first));
+    if (head != fa.pop && !(ff.healthy && !ff.draining)) {
+      ++c.n.displaced[std::min<size_t>(fa.pop, Counters::kPopSlots - 1)];
+    }
+  }
   if (c.why != nullptr) {
     for (uint16_t pop : loc.order) {
       if (pop >= s.by_pop.size() || s.by_pop[pop] < 0) continue;

@@ -80,6 +80,11 @@ struct Counters {
   // out), indexed as [dns.pop] lists the PoPs; kPopSlots - 1 counts every later PoP.
   static constexpr size_t kPopSlots = 64;
   std::array<uint64_t, kPopSlots> by_pop{};
+  // Service answers headed by another PoP because the client's first choice by location (its
+  // health aside) was down, draining or disabled, by that first choice (indexed as by_pop).
+  // After a PoP fails, these are its clients' resolvers coming back: the visible part of the
+  // resolver tail (docs/resolver-tail.md).
+  std::array<uint64_t, kPopSlots> displaced{};
 };
 // The upper bounds of Counters::udp_latency's buckets, in seconds.
 inline constexpr std::array<double, Counters::kLatencySlots - 1> kLatencyBounds = {

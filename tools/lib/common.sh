@@ -14,7 +14,7 @@ STEER_PACKAGES=(
   libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl
   python3 python3-scapy python3-pyflakes iproute2 iputils-ping ethtool tcpdump bird2
   knot knot-module-geoip knot-dnsutils bind9-dnsutils python3-dnspython python3-yaml zonemaster-cli
-  dnsperf knot-resolver
+  dnsperf knot-resolver python3-matplotlib
 )
 
 steer_log() { printf 'steer: %s\n' "$*" >&2; }

@@ -46,6 +46,18 @@ Result<std::string> format_dns_show(std::string_view text) {
       out +=
           fmt::format("zone {} ({} records)\n", str(z.at("name")), z.at("records").get<uint64_t>());
     }
+    if (d.contains("answers_by_pop")) {
+      std::string headed, displaced;
+      for (const json& p : d.at("answers_by_pop")) {
+        headed += fmt::format(" {} {}", str(p.at("pop")), p.at("headed").get<uint64_t>());
+        if (p.at("displaced").get<uint64_t>() != 0) {
+          displaced += fmt::format(" {} {}", str(p.at("pop")), p.at("displaced").get<uint64_t>());
+        }
+      }
+      out += fmt::format("service answers by heading PoP:{}\n", headed.empty() ? " -" : headed);
+      out += fmt::format("displaced from their first choice (down, draining or disabled):{}\n",
+                         displaced.empty() ? " none" : displaced);
+    }
     for (const json& s : d.at("services")) {
       out += fmt::format(
           "\nservice {} ({}): TTL {}{}, {} address(es) per answer, when all down: {}\n",

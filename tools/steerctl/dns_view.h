@@ -10,7 +10,8 @@
 
 namespace steer::tools {
 
-// show dns: the responder, then one block per service with one line per PoP.
+// show dns: the responder, service answers per PoP (headed, displaced from a first choice that
+// was down), then one block per service with one line per PoP.
 Result<std::string> format_dns_show(std::string_view json);
 // dns query: dig-like sections, then why (location, PoPs considered).
 Result<std::string> format_dns_query(std::string_view json);

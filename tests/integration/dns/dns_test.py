@@ -890,6 +890,15 @@ def case_health(c):
             c.check([r["data"] for r in doc["answer"]] == [APP_A["pa"]]
                     and any(p.startswith("pb: down") for p in doc["pops"]),
                     "dns query: pa's address, pb down", json.dumps(doc)[:600])
+            m = steerd.metrics()
+            displaced = {p: metric("steer_dns_answers_displaced_total", pop=p)
+                         for p in ("pa", "pb")}
+            c.check(displaced["pb"] >= 4 and displaced["pa"] == 0,
+                    "metrics: answers displaced from pb (this resolver's first choice, down) "
+                    "counted by pb", str(displaced))
+            shown = {p["pop"]: p["displaced"] for p in steerd.cli("show dns")["answers_by_pop"]}
+            c.check(shown.get("pb", 0) >= displaced["pb"] and shown.get("pa") == 0,
+                    "show dns: the same per PoP", str(shown))
 
             print("  -- pa's listener closed too: every PoP down")
             pa.close()

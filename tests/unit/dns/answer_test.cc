@@ -391,6 +391,38 @@ TEST(Answer, APopAnOperatorDisabledIsNeverHandedOutNotEvenToFailOpen) {
   EXPECT_EQ(d.authority.size(), 1u) << "NODATA";
 }
 
+TEST(Answer, AnswersHeadedAwayFromADownFirstChoiceAreCountedAsDisplacedByIt) {
+  // Geo is off: every client's first choice is fra (configuration order), ams its second.
+  Fixture f;
+  f.ask(q("web.lb.example.com."));
+  EXPECT_EQ(f.counters.by_pop[0], 1u);
+  EXPECT_EQ(f.counters.displaced, decltype(f.counters.displaced){}) << "fra up: none";
+  f.ask(q("web.lb.example.com.", type::kAaaa));
+  EXPECT_EQ(f.counters.by_pop[1], 1u) << "ams heads: fra has no IPv6 address";
+  EXPECT_EQ(f.counters.displaced[0], 0u) << "no address of the family is not displaced";
+  f.states["fra"].healthy = false;
+  f.build();
+  f.ask(q("web.lb.example.com."));
+  f.ask(q("web.lb.example.com."));
+  EXPECT_EQ(f.counters.by_pop[1], 3u);
+  EXPECT_EQ(f.counters.displaced[0], 2u) << "fra down: counted by fra, not by ams";
+  EXPECT_EQ(f.counters.displaced[1], 0u);
+  f.states["fra"] = {.healthy = true, .draining = true};
+  f.build();
+  f.ask(q("web.lb.example.com."));
+  EXPECT_EQ(f.counters.displaced[0], 3u) << "fra draining, ams up";
+  f.states["fra"] = {.disabled = true};
+  f.build();
+  f.ask(q("web.lb.example.com."));
+  EXPECT_EQ(f.counters.displaced[0], 4u) << "fra disabled";
+  f.states = {{"fra", {}}, {"ams", {}}, {"nyc", {}}};
+  f.build();
+  f.ask(q("web.lb.example.com."));
+  EXPECT_EQ(f.counters.fail_open, 1u);
+  EXPECT_EQ(f.counters.by_pop[0], 2u) << "every PoP down: fra heads the fail-open answer";
+  EXPECT_EQ(f.counters.displaced[0], 4u) << "failing open displaces nobody";
+}
+
 TEST(Answer, APendingChangeShortensTheTtlAndJitterStaysInItsBounds) {
   Fixture f;
   f.states["ams"].pending = true;
