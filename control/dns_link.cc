@@ -64,7 +64,7 @@ std::string hostname() {
 }  // namespace
 
 DnsLink::DnsLink(asio::io_context& io, CommandTable& commands, Events& events, BgpLink& bgp)
-    : events_(events), bgp_(bgp), file_timer_(io) {
+    : events_(events), bgp_(bgp), file_timer_(io), notifier_(io) {
   register_commands(commands);
   bgp_.on_decision([this] {
     if (health_ && config_ && !stopped_) rebuild();
@@ -76,6 +76,7 @@ DnsLink::~DnsLink() { stop(); }
 void DnsLink::stop() {
   stopped_ = true;
   file_timer_.cancel();
+  notifier_.stop();
   if (responder_) responder_->stop();
 }
 
@@ -137,6 +138,8 @@ void DnsLink::reconfigure(const Config& c) {
               ? fmt::format("{}.{}", c.pop_name.empty() ? "steer" : c.pop_name, hostname())
               : c.dns->nsid;
   config_ = health_->config;
+  notifier_.configure(c.dns->listen, dns::tsig_keys(*c.dns));
+  notify_all_ = true;  // targets may have changed: tell them the serial they should have
   // The table before the threads, so that they answer from the first datagram on.
   rebuild_catalog();
   const dns::ResponderOptions want{c.dns->listen,          c.dns->threads, c.dns->tcp_idle_ms,
@@ -273,8 +276,36 @@ void DnsLink::rebuild() {
   const auto t0 = std::chrono::steady_clock::now();
   auto table = dns::build_table(catalog_, in);
   last_build_ = std::chrono::steady_clock::now() - t0;
-  tables_.publish(std::move(table));
+  // The zones' fallback views and serials for transfers, from this table (dns/xfr.h).
+  const std::shared_ptr<const dns::Table> before = tables_.load();
+  table = dns::with_transfers(table, *c.dns, before ? before->transfers.get() : nullptr, xfr_log_,
+                              static_cast<uint32_t>(unix_ms_now() / 1000));
+  tables_.publish(table);
   ++rebuilds_;
+  notify(before.get(), *table);
+}
+
+void DnsLink::notify(const dns::Table* before, const dns::Table& now) {
+  const std::vector<dns::ZoneConfig>& zones = config_->dns->zones;
+  const dns::Catalog& k = *now.catalog;
+  for (size_t i = 0; i < k.zones.size() && i < now.serials.size() && i < zones.size(); ++i) {
+    std::optional<uint32_t> was;
+    for (size_t j = 0;
+         before != nullptr && j < before->catalog->zones.size() && j < before->serials.size();
+         ++j) {
+      if (before->catalog->zones[j].apex == k.zones[i].apex) was = before->serials[j];
+    }
+    if (was == now.serials[i] && !notify_all_) continue;
+    if (was && was != now.serials[i]) {
+      events_.add(fmt::format(
+          "dns: zone {} serial {} -> {}{}", k.zones[i].apex.text(), *was, now.serials[i],
+          zones[i].notify.empty()
+              ? ""
+              : fmt::format(" (NOTIFY to {} server(s))", zones[i].notify.size())));
+    }
+    notifier_.notify(k.zones[i].apex, now.serials[i], zones[i].notify);
+  }
+  notify_all_ = false;
 }
 
 void DnsLink::status(json& doc) const {
@@ -383,6 +414,31 @@ void DnsLink::metrics(MetricsWriter& m) const {
   m.sample("steer_dns_table_generation", {}, generation_);
   m.family("steer_dns_table_build_seconds", "gauge", "time the last answer-table build took");
   m.sample("steer_dns_table_build_seconds", {}, std::chrono::duration<double>(last_build_).count());
+  m.family("steer_dns_transfers_total", "counter",
+           "zone transfer requests from addresses a zone's 'transfer' lists (refused: also "
+           "from any other address), by result; badkey, badsig, badtime: TSIG failures "
+           "(a secondary with the wrong key or clock)");
+  for (size_t r = 0; r < dns::kXfrResults; ++r) {
+    const auto result = static_cast<dns::XfrResult>(r);
+    m.sample("steer_dns_transfers_total", {{"result", dns::xfr_result_name(result)}},
+             xfr_log_->count(result));
+  }
+  m.family("steer_dns_notify_sent_total", "counter", "NOTIFY messages sent, retries included");
+  m.sample("steer_dns_notify_sent_total", {}, notifier_.sent());
+  m.family("steer_dns_notify_acknowledged_total", "counter",
+           "NOTIFYs a secondary answered NOERROR");
+  m.sample("steer_dns_notify_acknowledged_total", {}, notifier_.acknowledged());
+  m.family("steer_dns_notify_failed_total", "counter",
+           "NOTIFYs given up on (no response after every try) or answered with an error: the "
+           "secondary learns of the serial from its SOA refresh timer only");
+  m.sample("steer_dns_notify_failed_total", {}, notifier_.failed());
+  m.family("steer_dns_zone_serial", "gauge", "the SOA serial each zone is served with");
+  if (const auto t = tables_.load()) {
+    for (size_t zi = 0; zi < t->serials.size() && zi < t->catalog->zones.size(); ++zi) {
+      m.sample("steer_dns_zone_serial", {{"zone", t->catalog->zones[zi].apex.text()}},
+               uint64_t{t->serials[zi]});
+    }
+  }
   m.family("steer_dns_tcp_connections", "gauge", "TCP connections open");
   m.sample("steer_dns_tcp_connections", {},
            static_cast<uint64_t>(responder_ ? responder_->tcp_open() : 0));
@@ -394,8 +450,32 @@ std::string DnsLink::show(const CommandRequest&) const {
   }
   const std::shared_ptr<const dns::Table> t = tables_.load();
   json zones = json::array();
-  for (const dns::ZoneConfig& z : config_->dns->zones) {
-    zones.push_back({{"name", z.apex.text()}, {"records", z.records.size() + 1 + z.ns.size()}});
+  const std::vector<dns::XfrRecord> transfers = xfr_log_->last();
+  for (size_t zi = 0; zi < config_->dns->zones.size(); ++zi) {
+    const dns::ZoneConfig& z = config_->dns->zones[zi];
+    json allowed = json::array();
+    for (const dns::TransferFrom& f : z.transfer) {
+      allowed.push_back(
+          {{"from", f.from.to_string()}, {"key", f.key.size != 0 ? f.key.text() : ""}});
+    }
+    json done = json::array();
+    for (const dns::XfrRecord& r : transfers) {
+      if (r.zone != z.apex.text()) continue;
+      done.push_back({{"peer", r.peer.to_string()},
+                      {"key", r.key},
+                      {"unix_ms", r.unix_ms},
+                      {"serial", r.serial},
+                      {"result", dns::xfr_result_name(r.result)},
+                      {"ixfr", r.ixfr},
+                      {"messages", r.messages},
+                      {"records", r.records}});
+    }
+    zones.push_back({{"name", z.apex.text()},
+                     {"records", z.records.size() + 1 + z.ns.size()},
+                     {"serial", t && zi < t->serials.size() ? t->serials[zi] : z.soa.serial},
+                     {"transfer", allowed},
+                     {"notify", notifier_.status(z.apex)},
+                     {"transfers", done}});
   }
   json services = json::array();
   for (size_t i = 0; t && i < t->catalog->services.size(); ++i) {

@@ -11,7 +11,9 @@
 //   a remote PoP     steerd's probes of it are all up (ServiceHealth::dns)
 // It owns the responder's life cycle (started when [dns] appears, restarted when its sockets
 // or threads change, stopped when [dns] goes), the geo map (rebuilt when the PoPs or the geo
-// files change), the operators' DNS overrides (control/dns_overrides.h), and registers
+// files change), the operators' DNS overrides (control/dns_overrides.h), zone transfers
+// (each table gets its zones' fallback views and serials, dns/xfr.h; a new serial is sent as
+// NOTIFY to the zone's targets, control/dns_notify.h), and registers
 // `show dns`, `dns query`, `dns pop|service disable|enable`. Control thread only; the
 // responder's threads only read the published tables.
 #pragma once
@@ -27,6 +29,7 @@
 #include "common/command_table.h"
 #include "common/publish.h"
 #include "control/bgp_link.h"
+#include "control/dns_notify.h"
 #include "control/dns_overrides.h"
 #include "control/events.h"
 #include "control/module.h"
@@ -34,6 +37,7 @@
 #include "dns/geo.h"
 #include "dns/responder.h"
 #include "dns/table.h"
+#include "dns/xfr.h"
 
 namespace steer::control {
 
@@ -60,6 +64,9 @@ class DnsLink final : public Module {
   void rebuild();
   // A new catalog (configuration, geo, identity), then a table over it.
   void rebuild_catalog();
+  // NOTIFY the targets of each zone whose serial `now` changed from `before` (or every zone's
+  // after a reload).
+  void notify(const dns::Table* before, const dns::Table& now);
   void reconfigure(const Config& config);
   dns::BuildInputs build_inputs();
   void watch_files();
@@ -93,6 +100,9 @@ class DnsLink final : public Module {
   asio::steady_timer file_timer_;
   std::string files_stamp_;                // the geo files' sizes and times when the map was built
   std::optional<DnsOverrides> overrides_;  // loaded with the first [dns]
+  std::shared_ptr<dns::XfrLog> xfr_log_ = std::make_shared<dns::XfrLog>();
+  DnsNotifier notifier_;
+  bool notify_all_ = false;  // a reload: NOTIFY every zone's targets with the next table
   bool stopped_ = false;
 };
 

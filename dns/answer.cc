@@ -66,6 +66,13 @@ bool put_rrset(Ctx& c, Section s, const RRset& rr, Owner owner) {
   return true;
 }
 
+// The SOA record just written gets the zone's serial of this table (Table::serials, kept by
+// dns/xfr.h) over the configured one: its RDATA ends SERIAL REFRESH RETRY EXPIRE MINIMUM.
+void patch_serial(Ctx& c, const Zone& z) {
+  const auto zone = static_cast<size_t>(&z - c.k.zones.data());
+  if (zone < c.t.serials.size() && c.w.size() >= 20) c.w.set32(c.w.size() - 20, c.t.serials[zone]);
+}
+
 // The zone's SOA in the authority section (negative answers); its owner compressed against
 // the question name when the zone is the question's.
 void put_soa(Ctx& c, const Zone& z, bool question_zone) {
@@ -79,7 +86,11 @@ void put_soa(Ctx& c, const Zone& z, bool question_zone) {
     ok = c.w.raw(Section::Authority, z.apex.wire(), 0);
   }
   ok = ok && c.w.raw(Section::Authority, z.soa_tail, 1);
-  if (!ok) c.w.rewind(m);  // a negative answer without its SOA still says it all
+  if (!ok) {
+    c.w.rewind(m);  // a negative answer without its SOA still says it all
+    return;
+  }
+  patch_serial(c, z);
 }
 
 // Where a written RRset's RDATAs start in the message (for compression pointers to the names
@@ -384,6 +395,7 @@ void answer_at(Ctx& c, const Zone& z, const Node& node, const Name& name, Owner 
     c.truncated = true;
     return;
   }
+  if (rr->type == type::kSoa) patch_serial(c, z);
   note(c, fmt::format("{} {} record(s) at {}", rr->count, type_name(rr->type), name.text()));
   additional_for(c, *rr, at);
 }

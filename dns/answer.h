@@ -10,7 +10,8 @@
 //   EDNS version > 0                               BADVERS, our OPT (version 0)
 //   class CH: id.server. / hostname.bind. TXT      the configured identity, else REFUSED
 //   a name outside every zone                      REFUSED (AA clear)
-//   AXFR / IXFR                                    REFUSED (no zone transfers)
+//   AXFR / IXFR                                    REFUSED (over TCP, an allowed secondary
+//                                                  is served by dns/xfr.h before this)
 //   below a delegation                             a referral: NS in authority, glue, AA clear
 //   a service name, A or AAAA                      the nearest healthy PoPs' addresses (below)
 //   an RRset that exists                           it (AA); MX/NS/SRV targets' A/AAAA added

@@ -1,13 +1,14 @@
 // parse_section: [dns] and its tables through the shared configuration reader.
 //
-// Read in dependency order: the settings and [dns.rrl]; [[dns.pop]] and [dns.regions]; each
-// [[dns.zone]] with its records, then the records against one another (duplicates, one TTL
-// per RRset, delegations and glue, CNAMEs alone); the zones against one another (no nesting);
-// last [[dns.service]] against all of that and the caller's VIPs and checks. Every reader
-// keeps where its values came from (the *Site structs) so a cross-check reports at the value
-// it is about, and leaves out of the cross-checks anything already reported (one mistake, one
-// error). Names a reference may point at are kept even when their own spelling was reported,
-// and a reference is not called unknown while some definition could not be read at all.
+// Read in dependency order: the settings and [dns.rrl]; [[dns.pop]] and [dns.regions]; the
+// [[dns.tsig]] keys; each [[dns.zone]] with its records and transfer/notify lists, then the records
+// against one another (duplicates, one TTL per RRset, delegations and glue, CNAMEs alone); the
+// zones against one another (no nesting); last [[dns.service]] against all of that and the caller's
+// VIPs and checks. Every reader keeps where its values came from (the *Site structs) so a
+// cross-check reports at the value it is about, and leaves out of the cross-checks anything already
+// reported (one mistake, one error). Names a reference may point at are kept even when their own
+// spelling was reported, and a reference is not called unknown while some definition could not be
+// read at all.
 #include "dns/config.h"
 
 #include <algorithm>
@@ -105,7 +106,8 @@ void parse_settings(Section& s, DnsConfig& d) {
   s.only({"listen",      "threads",         "nsid",        "identity", "udp_size",
           "tcp_idle_ms", "tcp_connections", "coalesce_us", "ttl",      "pending_ttl",
           "ttl_jitter",  "answers",         "announce",    "nets",     "mmdb",
-          "rrl",         "regions",         "pop",         "zone",     "service"});
+          "rrl",         "regions",         "pop",         "zone",     "service",
+          "tsig"});
   s.missing("listen", "[dns] needs 'listen', the addresses to answer on",
             "for example listen = [\"192.0.2.53:53\", \"[2001:db8::53]:53\"]");
   parse_listen_list(s, d);
@@ -283,12 +285,19 @@ std::optional<DnsConfig> parse_section(const toml::table& root, const DnsContext
 
   s.missing("zone", "[dns] needs at least one [[dns.zone]] to answer for",
             "[[dns.zone]] name = \"lb.example.com.\" ...");
+  bool keys_complete = true;
+  if (const toml::array* a = tables_of(*t, "tsig", "dns.tsig", sink)) {
+    std::map<std::string, const toml::node*> seen;
+    for (const toml::node& n : *a)
+      keys_complete = parse_tsig(*n.as_table(), d, seen, sink) && keys_complete;
+  }
   std::vector<ZoneSite> zone_sites;
   if (const toml::array* a = tables_of(*t, "zone", "dns.zone", sink)) {
     zone_sites.resize(a->size());
     d.zones.resize(a->size());
     for (size_t i = 0; i < a->size(); ++i) {
       parse_zone(*(*a)[i].as_table(), d.zones[i], zone_sites[i], sink);
+      parse_zone_transfers(*(*a)[i].as_table(), d, keys_complete, d.zones[i], sink);
     }
   }
   check_zones(d.zones, zone_sites, sink);

@@ -7,7 +7,9 @@
 //   [dns.rrl]                  response-rate limiting (off by default)
 //   [dns.regions]              region = [PoP, ...]: explicit preference lists
 //   [[dns.pop]]                every PoP (this one included): region and coordinates
-//   [[dns.zone]]               a zone: apex, SOA, NS, TTL, static records
+//   [[dns.tsig]]               TSIG keys (name, algorithm, secret) for zone transfers
+//   [[dns.zone]]               a zone: apex, SOA, NS, TTL, static records; the secondaries
+//                              that may transfer it and the servers it NOTIFYs
 //   [[dns.service]]            a name answered per query with the nearest healthy PoPs'
 //     [[dns.service.pop]]      addresses: the local PoP's from its VIPs (and BGP), a remote
 //                              PoP's from configured addresses, probed by steerd's checker
@@ -26,6 +28,7 @@
 
 #include "common/config_reader.h"
 #include "common/ip_address.h"
+#include "common/ip_prefix.h"
 #include "dns/records.h"
 #include "dns/wire.h"
 
@@ -48,18 +51,44 @@ struct RecordConfig {
   }
 };
 
+// A [[dns.tsig]] key: a name, an HMAC algorithm, the shared secret (RFC 8945).
+struct TsigKeyConfig {
+  Name name;
+  std::string algorithm = "hmac-sha256";  // hmac-sha256, hmac-sha384 or hmac-sha512
+  std::vector<uint8_t> secret;
+  friend bool operator==(const TsigKeyConfig&, const TsigKeyConfig&) = default;
+};
+
+// A secondary that may transfer a zone (AXFR, and IXFR answered as AXFR): its prefix, and the
+// TSIG key its requests must be signed with (an empty name: none needed).
+struct TransferFrom {
+  IpPrefix from;
+  Name key;
+  friend bool operator==(const TransferFrom&, const TransferFrom&) = default;
+};
+
+// A server told of each new serial by NOTIFY (RFC 1996), signed with `key` when it has one.
+struct NotifyTarget {
+  IpAddress address;
+  uint16_t port = 53;
+  Name key;
+  friend bool operator==(const NotifyTarget&, const NotifyTarget&) = default;
+};
+
 struct ZoneConfig {
   Name apex;
   uint32_t ttl = 3600;  // default TTL of its records (SOA and NS included)
   Soa soa;
   std::vector<Name> ns;  // the apex NS set (at least one)
   std::vector<RecordConfig> records;
+  std::vector<TransferFrom> transfer;  // who may transfer it (none: nobody)
+  std::vector<NotifyTarget> notify;
   friend bool operator==(const ZoneConfig& a, const ZoneConfig& b) {
     return a.apex == b.apex && a.ttl == b.ttl && a.soa.mname == b.soa.mname &&
            a.soa.rname == b.soa.rname && a.soa.serial == b.soa.serial &&
            a.soa.refresh == b.soa.refresh && a.soa.retry == b.soa.retry &&
            a.soa.expire == b.soa.expire && a.soa.minimum == b.soa.minimum && a.ns == b.ns &&
-           a.records == b.records;
+           a.records == b.records && a.transfer == b.transfer && a.notify == b.notify;
   }
 };
 
@@ -128,6 +157,7 @@ struct DnsConfig {
   std::string mmdb;  // path of a MaxMind-format database ("" = none)
   std::vector<std::pair<std::string, std::vector<std::string>>> regions;
   std::vector<PopConfig> pops;
+  std::vector<TsigKeyConfig> tsig;  // keys for zone transfers and NOTIFY
   std::vector<ZoneConfig> zones;
   std::vector<ServiceConfig> services;
   RrlConfig rrl;

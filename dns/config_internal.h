@@ -144,6 +144,13 @@ void check_pending_ttl(const Section& s, uint32_t ttl, bool ttl_ok, uint32_t pen
 void parse_zone(const toml::table& t, ZoneConfig& z, ZoneSite& site, Sink& sink);
 void check_zones(const std::vector<ZoneConfig>& zones, const std::vector<ZoneSite>& sites,
                  Sink& sink);
+// [[dns.tsig]] (config_xfr.cc): one key into d.tsig (`seen`: names so far). False when its
+// name could not be read (references to keys are then not called unknown).
+bool parse_tsig(const toml::table& t, DnsConfig& d, std::map<std::string, const toml::node*>& seen,
+                Sink& sink);
+// A [[dns.zone]]'s `transfer` and `notify` lists, against d.tsig (config_xfr.cc).
+void parse_zone_transfers(const toml::table& t, const DnsConfig& d, bool keys_complete,
+                          ZoneConfig& z, Sink& sink);
 // [[dns.service]] (config_services.cc).
 void parse_service(const toml::table& t, const DnsConfig& d, Services& ctx, ServiceConfig& out,
                    Sink& sink);

@@ -241,7 +241,7 @@ bool zone_name(const Section& s, std::string_view key, const Name& apex, Name& o
 
 void parse_zone(const toml::table& t, ZoneConfig& z, ZoneSite& site, Sink& sink) {
   Section s(t, "dns.zone", sink);
-  s.only({"name", "ttl", "ns", "soa", "records"});
+  s.only({"name", "ttl", "ns", "soa", "records", "transfer", "notify"});
   s.missing("name", "a [[dns.zone]] needs a 'name', its apex", "name = \"lb.example.com.\"");
   s.missing("ns", "a [[dns.zone]] needs 'ns', its name servers", "ns = [\"ns1\", \"ns2\"]");
   s.missing("soa", "a [[dns.zone]] needs 'soa' (its rname at least)",

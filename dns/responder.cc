@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <unordered_map>
 
 #include <arpa/inet.h>
@@ -16,7 +17,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/vip_key.h"
+#include "dns/xfr.h"
 
 namespace steer::dns {
 
@@ -129,7 +132,15 @@ struct Conn {
   size_t out_sent = 0;
   int64_t last_ms = 0;
   bool want_write = false;
+  // A zone transfer being written (dns/xfr.h): the connection is not read meanwhile, and the
+  // queries behind it wait (answers stay in order).
+  std::unique_ptr<Transfer> xfer;
 };
+
+// A transfer writes while less than this is unsent (a message is at most 64 KiB), so one
+// connection's transfer takes its turn with the others' queries and stays under
+// kTcpPendingLimit.
+constexpr size_t kXfrPending = size_t{64} * 1024;
 
 }  // namespace
 
@@ -302,8 +313,16 @@ unsigned udp_batch(int fd, const Table& table, Responder::Log&,
       continue;
     }
     Client client{from_sockaddr(from[i]), false};
-    size_t size = answer(table, {in[i].data(), msgs[i].msg_len}, client,
-                         {out[i].data(), out[i].size()}, next_random(rng), counters);
+    const std::span<const uint8_t> query(in[i].data(), msgs[i].msg_len);
+    std::optional<size_t> signed_size;
+    if (is_transfer_peer(table, client.address)) {  // a secondary may sign its SOA query
+      signed_size =
+          answer_signed(table, query, client, {out[i].data(), out[i].size()}, next_random(rng),
+                        counters, static_cast<uint64_t>(unix_ms_now() / 1000));
+    }
+    size_t size = signed_size ? *signed_size
+                              : answer(table, query, client, {out[i].data(), out[i].size()},
+                                       next_random(rng), counters);
     if (size != 0 && rrl != nullptr) {
       size = rrl->apply(client.address, {out[i].data(), out[i].size()}, size, now, counters);
     }
@@ -374,7 +393,7 @@ void Responder::run(Worker& w) {
   };
   auto update_events = [&](Conn& c) {
     epoll_event ev{};
-    const bool reading = c.out.size() - c.out_sent < kTcpPendingLimit;
+    const bool reading = c.out.size() - c.out_sent < kTcpPendingLimit && !c.xfer;
     ev.events = (reading ? EPOLLIN : 0u) | (c.want_write ? EPOLLOUT : 0u) | EPOLLRDHUP;
     ev.data.u64 = static_cast<uint64_t>(c.fd) | (uint64_t{2} << 32);
     epoll_ctl(w.epoll, EPOLL_CTL_MOD, c.fd, &ev);
@@ -393,12 +412,58 @@ void Responder::run(Worker& w) {
       c.out.clear();
       c.out_sent = 0;
     }
-    const bool want = !c.out.empty();
+    const bool want = !c.out.empty() || c.xfer != nullptr;  // a transfer writes on EPOLLOUT
     if (want != c.want_write) {
       c.want_write = want;
       update_events(c);
     }
     return true;
+  };
+  // Answers the complete messages in c.in, in order (RFC 7766 6.2.1.1: pipelined). A zone
+  // transfer writes up to kXfrPending at a time and holds the messages behind it until it is
+  // done (the next EPOLLOUT continues it). True: the stream is garbage, nothing more can be
+  // trusted.
+  auto serve = [&](Conn& c, const Table& table, int64_t now) -> bool {
+    size_t at = 0;
+    bool bad = false;
+    while (true) {
+      if (c.xfer) {
+        while (c.xfer && c.out.size() - c.out_sent < kXfrPending) {
+          if (!c.xfer->next(c.out)) c.xfer.reset();
+        }
+        c.last_ms = now;
+        if (c.xfer) break;
+      }
+      if (c.in.size() - at < 2) break;
+      const size_t len = static_cast<size_t>(c.in[at] << 8 | c.in[at + 1]);
+      if (c.in.size() - at - 2 < len) break;
+      const std::span<const uint8_t> msg(c.in.data() + at + 2, len);
+      at += 2 + len;
+      c.last_ms = now;
+      if (is_transfer_request(msg)) {
+        const int64_t unix_ms = unix_ms_now();
+        c.xfer = start_transfer(table, msg, c.peer, static_cast<uint64_t>(unix_ms / 1000), unix_ms);
+        if (c.xfer) continue;  // else answered as any query: REFUSED
+      }
+      Client client{c.peer, true};
+      const std::span<uint8_t> out(w.tcp_out.data() + 2, w.tcp_out.size() - 2);
+      std::optional<size_t> signed_size;
+      if (is_transfer_peer(table, c.peer)) {
+        signed_size = answer_signed(table, msg, client, out, next_random(w.rng), w.local,
+                                    static_cast<uint64_t>(unix_ms_now() / 1000));
+      }
+      const size_t size =
+          signed_size ? *signed_size : answer(table, msg, client, out, next_random(w.rng), w.local);
+      if (size == 0) {
+        bad = true;  // unanswerable garbage on a stream
+        break;
+      }
+      c.out.push_back(static_cast<uint8_t>(size >> 8));
+      c.out.push_back(static_cast<uint8_t>(size));
+      c.out.insert(c.out.end(), w.tcp_out.data() + 2, w.tcp_out.data() + 2 + size);
+    }
+    c.in.erase(c.in.begin(), c.in.begin() + static_cast<ptrdiff_t>(at));
+    return bad;
   };
   // Set when the last round read datagrams but no full batch: with coalescing on, the next
   // round first waits opt_.coalesce_us, then looks without blocking; a look that finds nothing
@@ -464,14 +529,23 @@ void Responder::run(Worker& w) {
         auto it = w.conns.find(fd);
         if (it == w.conns.end()) continue;
         Conn& c = it->second;
-        if ((events[i].events & EPOLLOUT) != 0 && !flush(c)) {
-          close_conn(fd);
-          continue;
+        if ((events[i].events & EPOLLOUT) != 0) {
+          if (!flush(c)) {
+            close_conn(fd);
+            continue;
+          }
+          if (c.xfer) {  // a transfer goes on, then the queries behind it
+            const bool bad = serve(c, table, now);
+            if (!flush(c) || (bad && c.out.empty())) {
+              close_conn(fd);
+              continue;
+            }
+          }
         }
         if ((events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) == 0) continue;
         bool closed = false;
         uint8_t buf[16384];
-        while (c.out.size() - c.out_sent < kTcpPendingLimit) {
+        while (!c.xfer && c.out.size() - c.out_sent < kTcpPendingLimit) {
           const ssize_t k = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
           if (k == 0) {
             closed = true;
@@ -482,29 +556,12 @@ void Responder::run(Worker& w) {
             break;
           }
           c.in.insert(c.in.end(), buf, buf + k);
-          // Every complete message, in order (RFC 7766 6.2.1.1: pipelined).
-          size_t at = 0;
-          while (c.in.size() - at >= 2) {
-            const size_t len = static_cast<size_t>(c.in[at] << 8 | c.in[at + 1]);
-            if (c.in.size() - at - 2 < len) break;
-            Client client{c.peer, true};
-            const size_t size =
-                answer(table, {c.in.data() + at + 2, len}, client,
-                       {w.tcp_out.data() + 2, w.tcp_out.size() - 2}, next_random(w.rng), w.local);
-            at += 2 + len;
-            c.last_ms = now;
-            if (size == 0) {
-              closed = true;  // unanswerable garbage on a stream: nothing more can be trusted
-              break;
-            }
-            c.out.push_back(static_cast<uint8_t>(size >> 8));
-            c.out.push_back(static_cast<uint8_t>(size));
-            c.out.insert(c.out.end(), w.tcp_out.data() + 2, w.tcp_out.data() + 2 + size);
+          if (serve(c, table, now)) {
+            closed = true;
+            break;
           }
-          c.in.erase(c.in.begin(), c.in.begin() + static_cast<ptrdiff_t>(at));
-          if (closed) break;
         }
-        if (!flush(c) || (closed && c.out.empty())) {
+        if (!flush(c) || (closed && c.out.empty() && !c.xfer)) {
           close_conn(fd);
         } else if (closed) {
           ::shutdown(fd, SHUT_RD);

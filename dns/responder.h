@@ -8,6 +8,9 @@
 //     answered in order, an idle timeout, a limit on connections over all threads; a client
 //     that does not read its answers stops being read from);
 //     an eventfd to stop.
+//   A zone transfer request over TCP from an allowed secondary (dns/xfr.h) is answered by a
+//   Transfer written a message at a time as the connection drains (EPOLLOUT), so a large zone
+//   does not hold up the thread's other connections; the connection's later queries wait.
 //   Each batch reads the current answer table once (common/publish.h: one atomic load when
 //   nothing changed) and answers with dns/answer.h into the thread's own buffers: no lock, no
 //   allocation per query (TCP buffers grow per connection, not per query).

@@ -29,6 +29,8 @@
 
 namespace steer::dns {
 
+struct Transfers;  // dns/xfr.h
+
 // One RRset: `records` holds each record as TYPE CLASS TTL RDLENGTH RDATA (no owner).
 struct RRset {
   uint16_t type = 0;
@@ -120,6 +122,10 @@ struct Table {
   std::shared_ptr<const Catalog> catalog;  // never null
   std::vector<PopFlags> flags;   // per (service, PoP): Service::first_flag + index in its pops
   std::vector<uint8_t> pending;  // per service: a verdict its answers depend on is pending
+  // Per zone (Catalog::zones order): the SOA serial served now; empty: the configured ones.
+  // Set with `transfers` by dns/xfr.h's with_transfers().
+  std::vector<uint32_t> serials;
+  std::shared_ptr<const Transfers> transfers;  // zone transfers (null: none are served)
 
   const PopFlags& flag(const Service& s, size_t pop_index) const {
     return flags[s.first_flag + pop_index];

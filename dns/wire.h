@@ -158,6 +158,14 @@ class Writer {
   bool opt(uint16_t udp_size, uint16_t rcode, std::span<const uint8_t> options);
 
   size_t size() const { return size_; }
+  // Overwrites 4 bytes already written at `at` (a field patched after the fact).
+  void set32(size_t at, uint32_t v) {
+    if (at + 4 > size_) return;
+    buf_[at] = static_cast<uint8_t>(v >> 24);
+    buf_[at + 1] = static_cast<uint8_t>(v >> 16);
+    buf_[at + 2] = static_cast<uint8_t>(v >> 8);
+    buf_[at + 3] = static_cast<uint8_t>(v);
+  }
   size_t capacity() const { return cap_; }
   // Changes the limit (to keep room for the OPT record while records are added); never past
   // the buffer, never below what is written.

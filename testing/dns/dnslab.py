@@ -3,7 +3,8 @@ in front of a real steerd, and a real Knot DNS beside it.
 
 - Zone / Record: one description of a zone, written out both as steerd's [[dns.zone]] table
   and as a zone file for Knot, so that the two servers serve the same data.
-- Steerd / Knot: the servers, each started in the foreground as a child of the test, on a
+- Steerd / Knot / KnotSecondary: the servers (KnotSecondary: Knot transferring a zone from
+  steerd), each started in the foreground as a child of the test, on a
   loopback address, with its own configuration in a temporary directory; ready once their
   control socket answers (steerd's CLI) and their DNS port answers an SOA query; stopped by
   PID (SIGTERM, then SIGKILL) when the `with` block ends, whatever happened inside it.
@@ -411,6 +412,64 @@ zone:
     file: "zone.db"
 """
         text += "".join(f"    {k}: {knot_value(v)}\n" for k, v in self.zone_keys.items())
+        (self.dir / "knot.conf").write_text(text)
+
+    def command(self):
+        return [KNOTD, "-c", str(self.dir / "knot.conf")]
+
+
+class KnotSecondary(Server):
+    """knotd as a secondary of `primary` ("ADDR@PORT"): it transfers `apex` from there (its
+    own outgoing address `via`), signed with TSIG key `key` = (name, algorithm, base64
+    secret) when given, and accepts NOTIFY from `notify_from` (signed with the same key). The
+    zone lives in its run directory only; before the first transfer it answers SERVFAIL."""
+
+    name = "knotd-secondary"
+
+    def __init__(self, run_dir, address, port, apex, primary, via, notify_from, key=None):
+        super().__init__(Path(run_dir), address, port, apex)
+        self.dir = self.run_dir / "knot-secondary"
+        self.primary, self.via, self.notify_from, self.key = primary, via, notify_from, key
+
+    def write_config(self):
+        self.dir.mkdir(exist_ok=True)
+        key_name = self.key[0] if self.key else None
+        text = f"""# Written by testing/dns/dnslab.py.
+server:
+    rundir: "{self.dir}"
+    listen: "{self.address}@{self.port}"
+database:
+    storage: "{self.dir / 'db'}"
+control:
+    listen: "{self.dir / 'knot.sock'}"
+log:
+  - target: stderr
+    any: info
+"""
+        if self.key:
+            text += (f"key:\n  - id: {self.key[0]}\n    algorithm: {self.key[1]}\n"
+                     f"    secret: {self.key[2]}\n")
+        text += f"""remote:
+  - id: primary
+    address: {self.primary}
+    via: {self.via}
+{f"    key: {key_name}" if key_name else ""}
+acl:
+  - id: notify-from-primary
+    address: {self.notify_from}
+    action: notify
+{f"    key: {key_name}" if key_name else ""}
+template:
+  - id: default
+    storage: "{self.dir}"
+    journal-content: none
+    zonefile-sync: -1
+    zonefile-load: none
+zone:
+  - domain: {self.apex}
+    master: primary
+    acl: notify-from-primary
+"""
         (self.dir / "knot.conf").write_text(text)
 
     def command(self):

@@ -1,5 +1,8 @@
 #include "tools/steerctl/dns_view.h"
 
+#include <chrono>
+
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +13,13 @@ namespace steer::tools {
 using nlohmann::json;
 
 namespace {
+
+// Unix milliseconds as local "YYYY-MM-DD HH:MM:SS" ("-" for none).
+std::string unix_ms_text(int64_t unix_ms) {
+  if (unix_ms <= 0) return "-";
+  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms));
+  return fmt::format("{:%Y-%m-%d %H:%M:%S}", std::chrono::floor<std::chrono::seconds>(t));
+}
 
 std::string records(const json& section, const char* title) {
   if (section.empty()) return {};
@@ -43,8 +53,32 @@ Result<std::string> format_dns_show(std::string_view text) {
                        g.at("mmdb_open").get<bool>() ? " (open)" : "",
                        str(g.at("error")).empty() ? "" : " — " + str(g.at("error")));
     for (const json& z : d.at("zones")) {
-      out +=
-          fmt::format("zone {} ({} records)\n", str(z.at("name")), z.at("records").get<uint64_t>());
+      out += fmt::format("zone {} ({} records), serial {}\n", str(z.at("name")),
+                         z.at("records").get<uint64_t>(), z.value("serial", uint64_t{0}));
+      for (const json& a : z.value("transfer", json::array())) {
+        out += fmt::format("  transfer allowed from {}{}\n", str(a.at("from")),
+                           str(a.at("key")).empty() ? "" : " with key " + str(a.at("key")));
+      }
+      for (const json& x : z.value("transfers", json::array())) {
+        out += fmt::format("  {} from {}{}: {} at serial {} ({} messages, {} records), {}\n",
+                           x.at("ixfr").get<bool>() ? "IXFR" : "AXFR", str(x.at("peer")),
+                           str(x.at("key")).empty() ? "" : " (key " + str(x.at("key")) + ")",
+                           str(x.at("result")), x.at("serial").get<uint64_t>(),
+                           x.at("messages").get<uint64_t>(), x.at("records").get<uint64_t>(),
+                           unix_ms_text(x.at("unix_ms").get<int64_t>()));
+      }
+      for (const json& n : z.value("notify", json::array())) {
+        const std::string state = str(n.at("state"));
+        out += fmt::format(
+            "  NOTIFY {}{}: serial {} {} (try {}, sent {}{}){}\n", str(n.at("to")),
+            str(n.at("key")).empty() ? "" : " (key " + str(n.at("key")) + ")",
+            n.at("serial").get<uint64_t>(), state, n.at("tries").get<int64_t>(),
+            unix_ms_text(n.at("sent_unix_ms").get<int64_t>()),
+            n.at("acknowledged_unix_ms").get<int64_t>() != 0
+                ? ", acknowledged " + unix_ms_text(n.at("acknowledged_unix_ms").get<int64_t>())
+                : "",
+            str(n.at("error")).empty() ? "" : " — " + str(n.at("error")));
+      }
     }
     if (d.contains("answers_by_pop")) {
       std::string headed, displaced;

@@ -19,6 +19,9 @@
               queries (malformed ones too) compared field by field; every accepted difference
               is listed in KNOWN_DIFFERENCES with its reason, any other one fails
   wildcard    the same for a zone with wildcard records (RFC 4592)
+  xfr         Knot as a secondary of steerd (127.0.54.0/24): AXFR with TSIG, the fallback view
+              (every healthy PoP), a PoP going down -> new serial -> NOTIFY -> Knot transfers
+              again; REFUSED, BADSIG, BADKEY, AXFR over UDP; dnspython and kdig verify the TSIG
   zonemaster  zonemaster-cli's offline test modules against steerd on 127.0.53.1:53 and
               127.0.53.2:53; ERROR and CRITICAL fail, WARNINGs must be in ZONEMASTER_ALLOWED
 
@@ -42,7 +45,7 @@ import dns.message
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "testing" / "dns"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "testing" / "lab"))
 import dnslab  # noqa: E402
-from dnslab import (NSID, Knot, PortListener, Record, RunDir, Steerd, Zone, addresses,  # noqa: E402
+from dnslab import (NSID, Knot, KnotSecondary, PortListener, Record, RunDir, Steerd, Zone, addresses,  # noqa: E402
                     build_query, compare, dig, ecs_of, ecs_option, edns0, kdig, option,
                     pick_port, tcp, tcp_pipeline, udp, view, view_text, wait_until)
 from lablib import case_main  # noqa: E402
@@ -1428,13 +1431,215 @@ def case_zonemaster(c):
         c.equal(steerd.exit_status, 0, "steerd exits 0 on SIGTERM")
 
 
+
+# --------------------------------------------------------------------------------------------
+# xfr
+
+
+XFR_STEER = "127.0.54.1"       # steerd
+XFR_SECONDARY = "127.0.54.2"   # Knot, and the address its transfers come from
+XFR_STRANGER = "127.0.54.3"    # not allowed to transfer
+XFR_PA, XFR_PB = "127.0.54.11", "127.0.54.12"  # the PoPs' probe listeners
+XFR_KEY = ("xfr-key.", "hmac-sha256", "c3RlZXIteGZyLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmch")
+XFR_APP = {"pa": ["192.0.2.111", "2001:db8::111"], "pb": ["192.0.2.112", "2001:db8::112"]}
+XFR_ZONE = Zone(APEX, ["ns1", "ns2"], [
+    Record("ns1", "A", "192.0.2.53"),
+    Record("ns2", "A", "192.0.2.54"),
+    Record("www", "CNAME", "app"),
+    Record("@", "TXT", '"v=spf1 -all"'),
+    Record("@", "MX", "10 mail.example.net."),
+    Record("sub", "NS", "ns.sub"),
+    Record("ns.sub", "A", "192.0.2.99"),
+])
+
+
+def xfr_steerd(run_dir, port, knot_port, pa_port, pb_port):
+    zone = XFR_ZONE.steer_toml()
+    zone += (f'transfer = [{{ from = "{XFR_SECONDARY}", key = "{XFR_KEY[0]}" }}]\n'
+             f'notify = [{{ to = "{XFR_SECONDARY}:{knot_port}", key = "{XFR_KEY[0]}" }}]\n')
+    sections = PROBE_CHECK + pops_sections([("pa", 50.0, 8.0), ("pb", 40.0, -74.0)])
+    sections += (f'[[dns.tsig]]\nname = "{XFR_KEY[0]}"\nalgorithm = "{XFR_KEY[1]}"\n'
+                 f'secret = "{XFR_KEY[2]}"\n\n')
+    sections += zone + "\n"
+    sections += service_section("app", [("pa", XFR_APP["pa"], XFR_PA, pa_port),
+                                        ("pb", XFR_APP["pb"], XFR_PB, pb_port)], ttl=30)
+    return Steerd(BUILD, run_dir, XFR_STEER, port, APEX, {}, sections,
+                  metrics=f"{XFR_STEER}:{pick_port(XFR_STEER)}")
+
+
+def case_xfr(c):
+    """Knot as a secondary of steerd: AXFR with TSIG, the fallback view, NOTIFY on a health
+    change; refusals and TSIG errors (checked by dnspython and kdig)"""
+    import dns.query
+    import dns.tsig
+    import dns.tsigkeyring
+    import dns.zone
+
+    keyring = dns.tsigkeyring.from_text({XFR_KEY[0]: (XFR_KEY[1], XFR_KEY[2])})
+    with RunDir("dns-xfr") as run_dir:
+        port, knot_port = pick_port(XFR_STEER), pick_port(XFR_SECONDARY)
+        pa_port, pb_port = pick_port(XFR_PA), pick_port(XFR_PB)
+        pa, pb = PortListener(XFR_PA, pa_port), PortListener(XFR_PB, pb_port)
+        with pa, pb, xfr_steerd(run_dir, port, knot_port, pa_port, pb_port) as steerd:
+            def healthy():
+                return {p["pop"]: p["healthy"] for svc in steerd.cli("show dns")["services"]
+                        for p in svc["pops"]}
+            wait_until("both PoPs healthy in show dns",
+                       lambda: healthy() == {"pa": True, "pb": True}, 10)
+
+            def axfr(keyring=keyring, source=XFR_SECONDARY, keyname=XFR_KEY[0]):
+                return dns.zone.from_xfr(dns.query.xfr(XFR_STEER, APEX, port=port,
+                                                       keyring=keyring, keyname=keyname,
+                                                       source=source, timeout=5, lifetime=10))
+
+            def steer_serial():
+                v = Ask(XFR_STEER, port).q(APEX, "SOA")
+                return int(v["answer"][0][4].split()[2])
+
+            print("  -- steerd's transfer, checked by dnspython (TSIG verified on every message)")
+            z = axfr()
+            got = sorted(str(rd) for rd in z.find_rdataset("app", "A"))
+            c.check(got == sorted([XFR_APP["pa"][0], XFR_APP["pb"][0]]),
+                    "the transfer has app A: both PoPs' addresses", str(got))
+            got = sorted(str(rd) for rd in z.find_rdataset("app", "AAAA"))
+            c.check(got == sorted([XFR_APP["pa"][1], XFR_APP["pb"][1]]),
+                    "and app AAAA: both PoPs' addresses", str(got))
+            c.check(z.find_rdataset("app", "A").ttl == 30, "at the service's TTL (30)")
+            serial = z.find_rdataset("@", "SOA")[0].serial
+            c.check(serial == steer_serial(), "its SOA serial is the one steerd answers",
+                    f"{serial} vs {steer_serial()}")
+
+            print("  -- Knot as a secondary")
+            with KnotSecondary(run_dir, XFR_SECONDARY, knot_port, APEX, f"{XFR_STEER}@{port}",
+                               XFR_SECONDARY, XFR_STEER, XFR_KEY) as knot:
+                k = Ask(XFR_SECONDARY, knot_port)
+
+                def knot_app():
+                    v = k.q(f"app.{APEX}", "A")
+                    return sorted(addresses(v, rtype="A")) if v["rcode"] == "NOERROR" else None
+                try:
+                    wait_until("Knot serves the zone", lambda: knot_app() is not None, 15, 0.1)
+                except AssertionError as e:
+                    c.require(False, "Knot transferred the zone", f"{e}\n{knot.log_tail()}")
+                c.check(knot_app() == sorted([XFR_APP["pa"][0], XFR_APP["pb"][0]]),
+                        "Knot answers app A with both PoPs' addresses", str(knot_app()))
+                v = k.q(f"app.{APEX}", "A")
+                c.check("AA" in v["flags"] and all(r[3] == 30 for r in v["answer"]),
+                        "authoritatively, TTL 30", view_text(v))
+                for name, rtype in [("ns1", "A"), ("www", "CNAME"), ("@", "TXT"), ("@", "MX"),
+                                    ("@", "NS"), ("sub", "NS")]:
+                    qname = XFR_ZONE.absolute(name)
+                    a = Ask(XFR_STEER, port).q(qname, rtype)
+                    b = k.q(qname, rtype)
+                    c.check(a["answer"] == b["answer"] and a["authority"] == b["authority"],
+                            f"{qname} {rtype}: Knot answers as steerd",
+                            f"{view_text(a)}\n{view_text(b)}")
+                v = k.q(APEX, "SOA")
+                c.check(int(v["answer"][0][4].split()[2]) == steer_serial(),
+                        "Knot's SOA serial is steerd's", view_text(v))
+
+                print("  -- pb's listener closed: down, new serial, NOTIFY, Knot transfers again")
+                before = steer_serial()
+                pb.close()
+                wait_until("pb down in show dns", lambda: healthy()["pb"] is False, 10)
+                after = steer_serial()
+                c.check(after > before, f"the serial went up ({before} -> {after})")
+                t0 = time.monotonic()
+                try:
+                    wait_until("Knot answers pa's address only",
+                               lambda: knot_app() == [XFR_APP["pa"][0]], 10, 0.05)
+                    c.check(True, f"Knot answers app A with pa's address only (after "
+                                  f"{time.monotonic() - t0:.2f} s)")
+                except AssertionError:
+                    c.check(False, "Knot answers app A with pa's address only",
+                            f"{knot_app()}\n{knot.log_tail()}")
+                log = knot.log_tail(200)
+                c.check("AXFR-style IXFR" in log and "responded with error" not in log,
+                        "Knot's IXFR after the NOTIFY got the whole zone (AXFR-style, RFC 1995)",
+                        log[-800:])
+                zone = steerd.cli("show dns")["zones"][0]
+                notify = zone["notify"]
+                c.check(len(notify) == 1 and notify[0]["state"] == "acknowledged"
+                        and notify[0]["serial"] == after and notify[0]["key"] == XFR_KEY[0],
+                        "show dns: the NOTIFY of the new serial acknowledged", json.dumps(notify))
+                done = [t for t in zone["transfers"] if t["peer"] == XFR_SECONDARY]
+                c.check(len(done) == 1 and done[0]["result"] == "ok"
+                        and done[0]["serial"] == after and done[0]["key"] == XFR_KEY[0],
+                        "show dns: Knot's last transfer, ok, at the new serial",
+                        json.dumps(zone["transfers"]))
+                c.check(zone["serial"] == after, "show dns: the zone's serial")
+                out = subprocess.run([str(BUILD / "tools" / "steerctl" / "steerctl"),
+                                      "dns", "-s", str(steerd.socket), "show"],
+                                     capture_output=True, text=True, timeout=10)
+                c.check(out.returncode == 0 and f"serial {after}" in out.stdout
+                        and "NOTIFY" in out.stdout and "acknowledged" in out.stdout,
+                        "steerctl dns show: serial, NOTIFY and transfer lines",
+                        out.stdout[-800:] + out.stderr[-300:])
+
+            print("  -- refusals and TSIG errors")
+            q = build_query(APEX, "AXFR", id=0x7777)
+            v = view(tcp(q, XFR_STEER, port, source=XFR_STRANGER))
+            c.check(v["rcode"] == "REFUSED" and not v["answer"],
+                    "AXFR from an address not in 'transfer': REFUSED", view_text(v))
+            v = view(tcp(q, XFR_STEER, port, source=XFR_SECONDARY))
+            c.check(v["rcode"] == "REFUSED" and not v["answer"],
+                    "unsigned AXFR from the secondary (its entry needs the key): REFUSED",
+                    view_text(v))
+            v = view(udp(q, XFR_STEER, port, source=XFR_SECONDARY))
+            c.check(v["rcode"] == "REFUSED" and not v["answer"],
+                    "AXFR over UDP, even from the secondary: REFUSED", view_text(v))
+            bad = dns.tsigkeyring.from_text({XFR_KEY[0]: (XFR_KEY[1], "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZyE=")})
+            try:
+                axfr(keyring=bad)
+                c.check(False, "a wrong secret: BADSIG", "the transfer succeeded")
+            except dns.tsig.PeerBadSignature:
+                c.check(True, "a wrong secret: NOTAUTH/BADSIG (dnspython: PeerBadSignature)")
+            except Exception as e:  # noqa: BLE001 - reported
+                c.check(False, "a wrong secret: BADSIG", repr(e))
+            other = dns.tsigkeyring.from_text({"other-key.": (XFR_KEY[1], XFR_KEY[2])})
+            try:
+                axfr(keyring=other, keyname="other-key.")
+                c.check(False, "an unknown key: BADKEY", "the transfer succeeded")
+            except dns.tsig.PeerBadKey:
+                c.check(True, "an unknown key: NOTAUTH/BADKEY (dnspython: PeerBadKey)")
+            except Exception as e:  # noqa: BLE001 - reported
+                c.check(False, "an unknown key: BADKEY", repr(e))
+            out = subprocess.run(["kdig", "-b", XFR_SECONDARY, "-p", str(port), f"@{XFR_STEER}",
+                                  "-y", ":".join(XFR_KEY[1:2] + XFR_KEY[0:1] + XFR_KEY[2:]),
+                                  "AXFR", APEX], capture_output=True, text=True, timeout=10)
+            c.check(out.returncode == 0 and "192.0.2.111" in out.stdout
+                    and "192.0.2.112" not in out.stdout and "TSIG" in out.stdout
+                    and "WARNING" not in out.stdout + out.stderr,
+                    "kdig -y AXFR: verified, the fallback view (pa only now)",
+                    out.stdout[-600:] + out.stderr[-300:])
+            out = subprocess.run(["kdig", "-b", XFR_SECONDARY, "-p", str(port), f"@{XFR_STEER}",
+                                  "-y", f"{XFR_KEY[1]}:{XFR_KEY[0]}:"
+                                        "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZyE=",
+                                  "AXFR", APEX], capture_output=True, text=True, timeout=10)
+            c.check("BADSIG" in out.stdout + out.stderr or "NOTAUTH" in out.stdout + out.stderr,
+                    "kdig -y with a wrong secret: BADSIG", out.stdout[-400:] + out.stderr[-300:])
+
+            m = steerd.metrics()
+
+            def metric(name, **labels):
+                return m.get((name, tuple(labels.items())), 0)
+            c.check(metric("steer_dns_transfers_total", result="ok") >= 3
+                    and metric("steer_dns_transfers_total", result="badsig") >= 1
+                    and metric("steer_dns_transfers_total", result="badkey") >= 1
+                    and metric("steer_dns_transfers_total", result="refused") >= 2
+                    and metric("steer_dns_notify_acknowledged_total") >= 1
+                    and metric("steer_dns_notify_sent_total") >= 1,
+                    "metrics: transfers by result, NOTIFY sent and acknowledged",
+                    str({k: v for k, v in m.items() if "transfer" in k[0] or "notify" in k[0]}))
+        c.equal(steerd.exit_status, 0, "steerd exits 0 on SIGTERM")
+
 # --------------------------------------------------------------------------------------------
 # main
 
 
 CASES = {"wire": case_wire, "health": case_health, "pending": case_pending, "knot": case_knot,
          "zonemaster": case_zonemaster, "wildcard": case_wildcard, "glue": case_glue,
-         "rrl": case_rrl}
+         "rrl": case_rrl, "xfr": case_xfr}
 
 
 def run(name):

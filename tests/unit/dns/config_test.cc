@@ -1140,3 +1140,84 @@ TEST(DnsConfig, AnnounceNamesListenAddressesAndNeedsBgp) {
 
 }  // namespace
 }  // namespace steer::dns
+
+namespace steer::dns {
+namespace {
+
+// 32 bytes of 0x00 and of 0xff in base64.
+constexpr std::string_view kSecret = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+// base() whose zone has `zone_keys` from line 17, then a [[dns.tsig]] "xfr." (its lines after).
+std::string xfr(std::initializer_list<std::string_view> zone_keys,
+                std::initializer_list<std::string_view> tsig = {}) {
+  std::string out = base(zone_keys);
+  out += "[[dns.tsig]]\nname = \"xfr.\"\n";
+  out += fmt::format("secret = \"{}\"\n", kSecret);
+  for (std::string_view l : tsig) out += std::string(l) + "\n";
+  return out;
+}
+
+// [[dns.tsig]] keys and a zone's transfer and notify lists parse to their values.
+TEST(DnsConfig, TransferAndNotifyWithTsigKeys) {
+  const DnsConfig d = parsed(
+      xfr({"transfer = [{ from = \"192.0.2.60\", key = \"xfr.\" }, { from = "
+           "\"2001:db8:60::/48\" }]",
+           "notify = [{ to = \"192.0.2.60:5300\", key = \"XFR\" }, { to = \"[2001:db8::1]:53\" }]"},
+          {"algorithm = \"hmac-sha512\""}));
+  ASSERT_EQ(d.tsig.size(), 1u);
+  EXPECT_EQ(d.tsig[0].name, name("xfr."));
+  EXPECT_EQ(d.tsig[0].algorithm, "hmac-sha512");
+  EXPECT_EQ(d.tsig[0].secret, std::vector<uint8_t>(32, 0));
+  const ZoneConfig& z = d.zones.at(0);
+  ASSERT_EQ(z.transfer.size(), 2u);
+  EXPECT_EQ(z.transfer[0].from, *IpPrefix::parse("192.0.2.60/32"));
+  EXPECT_EQ(z.transfer[0].key, name("xfr."));
+  EXPECT_EQ(z.transfer[1].from, *IpPrefix::parse("2001:db8:60::/48"));
+  EXPECT_EQ(z.transfer[1].key.size, 0);
+  ASSERT_EQ(z.notify.size(), 2u);
+  EXPECT_EQ(z.notify[0].address, ip("192.0.2.60"));
+  EXPECT_EQ(z.notify[0].port, 5300);
+  EXPECT_EQ(z.notify[0].key, name("xfr."));
+  EXPECT_EQ(z.notify[1].port, 53);
+  EXPECT_EQ(z.notify[1].key.size, 0);
+  EXPECT_TRUE(parsed(base()).zones.at(0).transfer.empty()) << "no transfers unless listed";
+}
+
+TEST(DnsConfig, TransferErrors) {
+  EXPECT_TRUE(one_error(xfr({"transfer = [{ from = \"192.0.2.60\", key = \"nope.\" }]"}),
+                        "t.toml:17:42", "unknown TSIG key 'nope.'", "defined keys: xfr."));
+  EXPECT_TRUE(one_error(xfr({"transfer = [{ from = \"192.0.2.1/24\" }]"}), "t.toml:17:22",
+                        "must be an address or a prefix with its host bits zero"));
+  EXPECT_TRUE(one_error(xfr({"transfer = [{ key = \"xfr.\" }]"}), "t.toml:17:13",
+                        "a 'transfer' entry needs 'from'"));
+  EXPECT_TRUE(one_error(xfr({"transfer = [{ from = \"192.0.2.1\", to = \"x\" }]"}), "t.toml:17:35",
+                        "unknown key 'dns.zone.transfer.to'"));
+  EXPECT_TRUE(one_error(xfr({"transfer = [{ from = \"192.0.2.1\" }, { from = \"192.0.2.1/32\" }]"}),
+                        "t.toml:17:46", "192.0.2.1/32 appears twice"));
+  EXPECT_TRUE(one_error(xfr({"transfer = \"192.0.2.1\""}), "t.toml:17:12",
+                        "'dns.zone.transfer' must be an array of tables"));
+  EXPECT_TRUE(one_error(xfr({"notify = [{ to = \"192.0.2.60\" }]"}), "t.toml:17:18",
+                        "'dns.zone.notify.to' must be \"ADDR:PORT\""));
+  EXPECT_TRUE(one_error(xfr({"notify = [{ to = \"192.0.2.60:53\", key = \"other.\" }]"}),
+                        "t.toml:17:41", "unknown TSIG key 'other.'"));
+}
+
+TEST(DnsConfig, TsigKeyErrors) {
+  EXPECT_TRUE(
+      one_error(xfr({}, {"algorithm = \"hmac-md5\""}), "t.toml:20:13", "'dns.tsig.algorithm'"));
+  EXPECT_TRUE(one_error(base({"[[dns.tsig]]", "name = \"k.\"", "secret = \"not base64!\""}),
+                        "t.toml:19:10", "'dns.tsig.secret' must be base64"));
+  EXPECT_TRUE(one_error(base({"[[dns.tsig]]", "name = \"k.\"", "secret = \"c2hvcnQ=\""}),
+                        "t.toml:19:10", "is 5 bytes: at least 16 are needed"));
+  EXPECT_TRUE(one_error(base({"[[dns.tsig]]", "name = \"k.\""}), "t.toml:17:1",
+                        "a [[dns.tsig]] needs a 'secret'"));
+  EXPECT_TRUE(one_error(
+      xfr({}, {"[[dns.tsig]]", "name = \"XFR.\"", fmt::format("secret = \"{}\"", kSecret)}),
+      "t.toml:21:8", "duplicate TSIG key 'xfr.'", "first defined at line 18:8"));
+  EXPECT_TRUE(
+      one_error(base({"[[dns.tsig]]", "name = \"a..b\"", fmt::format("secret = \"{}\"", kSecret)}),
+                "t.toml:18:8", "'dns.tsig.name' must be a domain name"));
+}
+
+}  // namespace
+}  // namespace steer::dns
