@@ -72,7 +72,7 @@ struct Counters {
   // wake-up finds, what [dns] coalesce_us trades latency for.
   uint64_t udp_reads = 0;
   // UDP answer latency, per answer sent: from the kernel's receive timestamp to the send call
-  // (socket queueing and coalesce_us included), counted in kLatencyBounds buckets (the last
+  // (socket queueing and coalesce_us included), counted in kLatencyBoundsNs buckets (the last
   // slot: above every bound), and the sum in nanoseconds.
   static constexpr size_t kLatencySlots = 12;
   std::array<uint64_t, kLatencySlots> udp_latency{};
@@ -87,9 +87,16 @@ struct Counters {
   // resolver tail (docs/resolver-tail.md).
   std::array<uint64_t, kPopSlots> displaced{};
 };
-// The upper bounds of Counters::udp_latency's buckets, in seconds.
-inline constexpr std::array<double, Counters::kLatencySlots - 1> kLatencyBounds = {
-    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1};
+// The upper bounds of Counters::udp_latency's buckets, in nanoseconds.
+inline constexpr std::array<int64_t, Counters::kLatencySlots - 1> kLatencyBoundsNs = {
+    10'000,    25'000,    50'000,    100'000,    250'000,    500'000,
+    1'000'000, 2'500'000, 5'000'000, 10'000'000, 100'000'000};
+// The same in seconds (the metric's le labels).
+inline constexpr auto kLatencyBounds = [] {
+  std::array<double, kLatencyBoundsNs.size()> s{};
+  for (size_t i = 0; i < s.size(); ++i) s[i] = static_cast<double>(kLatencyBoundsNs[i]) / 1e9;
+  return s;
+}();
 size_t qtype_bucket(uint16_t qtype);
 inline constexpr const char* kQtypeBuckets[8] = {"A",     "AAAA", "NS",  "SOA",
                                                  "CNAME", "TXT",  "ANY", "other"};

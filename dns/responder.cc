@@ -33,12 +33,6 @@ constexpr uint64_t kStopTag = ~uint64_t{0};
 
 static_assert(sizeof(Counters) % sizeof(uint64_t) == 0, "Counters is a block of uint64_t");
 constexpr size_t kCounterWords = sizeof(Counters) / sizeof(uint64_t);
-constexpr auto kLatencyBoundsNs = [] {
-  std::array<int64_t, kLatencyBounds.size()> ns{};
-  for (size_t i = 0; i < ns.size(); ++i)
-    ns[i] = static_cast<int64_t>(kLatencyBounds[i] * 1e9 + 0.5);
-  return ns;
-}();
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
