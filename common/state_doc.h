@@ -116,7 +116,7 @@ struct PacketCounters {
   uint64_t too_big_replies = 0;
   uint64_t too_big_no_df = 0;
   uint64_t tx_dropped = 0;     // frames the TX queue did not take
-  uint64_t multi_segment = 0;  // multi-segment frames (dropped)
+  uint64_t multi_segment = 0;  // multi-segment frames received (handled by copy)
 
   friend bool operator==(const PacketCounters&, const PacketCounters&) = default;
 };

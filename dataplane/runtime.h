@@ -66,7 +66,10 @@ struct alignas(64) Worker {
   std::atomic<uint64_t> busy_tsc{0};  // cycles spent in iterations that received packets
   std::atomic<uint64_t> flows{0};     // flow-table occupancy
   uint64_t tx_dropped = 0;            // frames the TX queue did not take (freed)
-  uint64_t multi_segment = 0;         // multi-segment frames (dropped: the core wants one)
+  uint64_t multi_segment = 0;         // multi-segment frames received (see worker.cc)
+  // A multi-segment frame is copied here, whole, for the packet core (kLinearBuf bytes after
+  // kLinearHeadroom of headroom).
+  std::vector<uint8_t> linear;
   uint64_t expired_swept = 0;
 
   explicit Worker(PipelineContext c) : ctx(std::move(c)) {}

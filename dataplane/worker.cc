@@ -1,4 +1,6 @@
 // The worker poll loop (runtime.h).
+#include <cstring>
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -15,6 +17,70 @@ namespace {
 
 // How many flow-table buckets an idle iteration reclaims (8 flows each).
 constexpr uint32_t kSweepBuckets = 256;
+
+// The worker's linear buffer for multi-segment frames: room in front for the largest header
+// growth (encapsulation: 18 + 48 - 14 bytes; ICMP errors: 48) and the largest frame handled,
+// above any jumbo MTU.
+constexpr uint32_t kLinearHeadroom = 128;
+constexpr uint32_t kLinearBuf = 16384;
+
+// A frame in several segments (a jumbo frame, scattered RX). The packet core wants one
+// contiguous buffer, so the frame is copied whole into the worker's linear buffer and
+// processed there like any other frame, in the same counters (MTU checks, frag-needed /
+// packet too big included). The verdict is then carried back to an mbuf: an encapsulated
+// frame differs from the original only in what precedes the inner IP packet, which the
+// packet core never modifies, so the chain keeps its segments and only its front is
+// rewritten; an ICMP reply (at most 1280 bytes + Ethernet) goes out in a fresh one-segment
+// mbuf. Rare path: one copy of the frame. Returns the mbuf to send, or nullptr (freed).
+rte_mbuf* process_multi_segment(Worker& w, const Snapshot& snap, rte_mbuf* m, uint32_t now_ms) {
+  ++w.multi_segment;
+  const uint32_t len = m->pkt_len;
+  if (len > kLinearBuf) {
+    w.ctx.count_unprocessed(DropReason::MultiSegment);
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  uint8_t* frame = w.linear.data() + kLinearHeadroom;
+  const void* copy = rte_pktmbuf_read(m, 0, len, frame);
+  if (copy != frame) std::memcpy(frame, copy, len);  // contiguous after all: a pointer into m
+  // The original layout, needed to rewrite the chain after the core rewrote the copy.
+  ParsedPacket orig;
+  DropReason ignored{};
+  const bool parsed = parse(frame, len, orig, ignored) == ParseStatus::Ok;
+
+  PacketBuf b{.data = frame, .len = len, .headroom = kLinearHeadroom, .tailroom = kLinearBuf - len};
+  Verdict v = Verdict::Drop;
+  process_burst(w.ctx, snap, &b, &v, 1, now_ms);
+  if (v == Verdict::Reply) {
+    rte_mbuf* r = rte_pktmbuf_alloc(m->pool);
+    rte_pktmbuf_free(m);
+    uint8_t* dst =
+        r != nullptr ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(r, b.len)) : nullptr;
+    if (dst == nullptr) {
+      if (r != nullptr) rte_pktmbuf_free(r);
+      ++w.tx_dropped;
+      return nullptr;
+    }
+    std::memcpy(dst, b.data, b.len);
+    return r;
+  }
+  if (v == Verdict::Forward && parsed) {
+    const uint32_t inner = orig.ip_total_len;
+    const uint32_t prefix = b.len - inner;               // new Ethernet + outer headers
+    const uint32_t padding = len - orig.l2_len - inner;  // Ethernet padding, dropped
+    if ((padding == 0 || rte_pktmbuf_trim(m, static_cast<uint16_t>(padding)) == 0) &&
+        rte_pktmbuf_adj(m, orig.l2_len) != nullptr) {
+      if (auto* front = rte_pktmbuf_prepend(m, static_cast<uint16_t>(prefix))) {
+        std::memcpy(front, b.data, prefix);
+        m->ol_flags = 0;
+        return m;
+      }
+    }
+    ++w.tx_dropped;  // counted forwarded by the core; the chain could not take the headers
+  }
+  rte_pktmbuf_free(m);
+  return nullptr;
+}
 
 // Answers the API thread's flow queries against this worker's table.
 void serve_queries(Worker& w, uint32_t now_ms) {
@@ -46,6 +112,7 @@ Result<void> create_workers(Runtime& rt) {
     w->queries = rte_ring_create(ring.c_str(), 64, static_cast<int>(rte_lcore_to_socket_id(lcore)),
                                  RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (w->queries == nullptr) return fail("cannot create a query ring");
+    w->linear.resize(kLinearHeadroom + kLinearBuf);
     rt.workers.push_back(std::move(w));
   }
   if (rt.workers.empty()) {
@@ -83,6 +150,8 @@ int worker_main(void* arg) {
   PacketBuf bufs[kRxBurst];
   Verdict verdicts[kRxBurst];
   rte_mbuf* out[kRxBurst];
+  int32_t slot[kRxBurst];       // per received frame: its index in bufs, or -1
+  rte_mbuf* handled[kRxBurst];  // per multi-segment frame: what to send (nullptr: nothing)
 
   rte_rcu_qsbr_thread_online(qs, w.index);
   uint64_t iteration = 0;
@@ -105,10 +174,11 @@ int worker_main(void* arg) {
       for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = mbufs[i];
         if (m->nb_segs != 1) [[unlikely]] {
-          ++w.multi_segment;
-          rte_pktmbuf_free(m);
+          slot[i] = -1;
+          handled[i] = process_multi_segment(w, snap, m, now_ms);
           continue;
         }
+        slot[i] = usable;
         mbufs[usable] = m;
         PacketBuf& b = bufs[usable];
         b.data = rte_pktmbuf_mtod(m, uint8_t*);
@@ -118,8 +188,14 @@ int worker_main(void* arg) {
         ++usable;
       }
       process_burst(w.ctx, snap, bufs, verdicts, usable, now_ms);
+      // Sent in the order received: multi-segment frames keep their place.
       uint16_t nout = 0;
-      for (uint16_t i = 0; i < usable; ++i) {
+      for (uint16_t k = 0; k < n; ++k) {
+        if (slot[k] < 0) [[unlikely]] {
+          if (handled[k] != nullptr) out[nout++] = handled[k];
+          continue;
+        }
+        const auto i = static_cast<uint16_t>(slot[k]);
         rte_mbuf* m = mbufs[i];
         if (verdicts[i] == Verdict::Forward || verdicts[i] == Verdict::Reply) {
           const PacketBuf& b = bufs[i];

@@ -33,12 +33,30 @@ namespace steer::dataplane {
     "IPv6 extension-header chain longer than the walk bound")                                     \
   X(BadIpv6Fragment, "bad_ipv6_fragment", "IPv6 fragment header with impossible values")          \
   X(BadIpv6ExtHeader, "bad_ipv6_ext_header", "IPv6 hop-by-hop header not first in the chain")     \
+  X(Ipv6RoutingType0, "ipv6_rh0",                                                                 \
+    "IPv6 type-0 routing header with segments left > 0 (deprecated by RFC 5095): an attack")      \
   /* L4 */                                                                                        \
   X(TruncatedL4, "truncated_l4", "TCP/UDP header cut short in a first (or unfragmented) packet")  \
   X(BadTcpDataOffset, "bad_tcp_data_offset", "TCP data offset below 5 or past the packet")        \
+  X(BadUdpLength, "bad_udp_length",                                                               \
+    "UDP length below 8 or not the IP payload length (RFC 768); a first fragment's UDP length "   \
+    "shorter than the fragment")                                                                  \
   X(TruncatedIcmp, "truncated_icmp", "ICMP/ICMPv6 header cut short")                              \
   X(TruncatedIcmpInner, "truncated_icmp_inner",                                                   \
     "ICMP error to a VIP whose embedded packet is too short to find the flow")                    \
+  /* packets to a VIP that no correct host or router sends (validate.h) */                        \
+  X(L2GroupAddress, "l2_group_address",                                                           \
+    "packet to a VIP in a link-layer broadcast or multicast frame (RFC 1122 3.3.6)")              \
+  X(BadSourceAddress, "bad_source_address",                                                       \
+    "packet to a VIP from a source no host may use (0/8, 127/8, 224/4, 240/4, ::, ::1, "          \
+    "ff00::/8, ::ffff:0:0/96): spoofed, or a leak from a host's own stack")                       \
+  X(ZeroTtl, "zero_ttl", "packet to a VIP with TTL / hop limit 0 (RFC 1122 3.2.1.7, RFC 8200 3)") \
+  X(Ipv4SourceRoute, "ipv4_source_route",                                                         \
+    "IPv4 packet to a VIP with a loose or strict source-route option (RFC 7126 4.3, 4.4)")        \
+  X(BadTcpFlags, "bad_tcp_flags",                                                                 \
+    "TCP segment to a VIP with flags no stack sends (SYN+FIN, SYN+RST, none, FIN+PSH+URG "        \
+    "without ACK): a scan")                                                                       \
+  X(ZeroPort, "zero_port", "TCP/UDP packet to a VIP with source or destination port 0: a scan")   \
   /* classification and forwarding */                                                             \
   X(IcmpErrorNoFlow, "icmp_error_no_flow",                                                        \
     "ICMP error to a VIP whose embedded packet is not from that VIP's service")                   \
@@ -47,6 +65,9 @@ namespace steer::dataplane {
   X(NoBackend, "no_backend", "VIP has no backend with weight > 0 for a new flow")                 \
   X(NoHeadroom, "no_headroom", "buffer lacks headroom for the encapsulation or ICMP headers")     \
   X(TooBig, "too_big", "ICMP error to a VIP flow too large to encapsulate within the egress MTU") \
+  X(MultiSegment, "multi_segment",                                                                \
+    "frame received in several buffers (jumbo, scattered RX) that fits the egress MTU: the "      \
+    "packet core forwards only contiguous frames; raise the mbuf data room")                      \
   X(Internal, "internal_error", "a stage disagreed with the parser about a frame: a bug")
 
 enum class DropReason : uint8_t {

@@ -51,6 +51,7 @@ struct Ipv6Chain {
   uint16_t frag_offset = 0;  // 8-byte units
   uint32_t frag_id = 0;
   uint32_t frag_end = 0;  // offset just past the fragment header
+  bool rh0 = false;       // a type-0 routing header with segments left > 0 (RFC 5095)
 };
 
 // Walks the chain that starts at `off` with next-header value `nh`, inside `v`. Stops at the
@@ -106,6 +107,7 @@ bool walk_ipv6_chain(const ByteView& v, uint32_t off, uint8_t nh, Ipv6Chain& c,
         reason = DropReason::TruncatedIpv6ExtHeader;
         return false;
       }
+      if (nh == kNextRouting && h->u8<2>() == 0 && h->u8<3>() != 0) c.rh0 = true;
       off += hlen;
     }
     nh = next;
@@ -174,6 +176,27 @@ ParseStatus parse_icmp(const ByteView& v, uint32_t l4, bool is_v6, ParsedPacket&
   return ParseStatus::Ok;
 }
 
+// True when the IPv4 options in [off, end) of `v` hold a loose or strict source route
+// (types 131, 137). The walk stops at end-of-list or at an option whose length is impossible:
+// what follows cannot be read as options.
+bool has_source_route(const ByteView& v, uint32_t off, uint32_t end) noexcept {
+  while (off < end) {
+    const auto t = v.window<1>(off);
+    if (!t) return false;
+    const uint8_t type = t->u8<0>();
+    if (type == 0) return false;  // end of option list
+    if (type == 1) {              // no operation
+      ++off;
+      continue;
+    }
+    if (type == 131 || type == 137) return true;
+    const auto l = v.window<2>(off);
+    if (!l || l->u8<1>() < 2) return false;
+    off += l->u8<1>();
+  }
+  return false;
+}
+
 // L4 of a first or unfragmented packet; `v` ends where the IP datagram ends.
 inline ParseStatus parse_l4(const ByteView& v, uint32_t l4, bool is_v6, ParsedPacket& out,
                             DropReason& reason) noexcept {
@@ -192,6 +215,12 @@ inline ParseStatus parse_l4(const ByteView& v, uint32_t l4, bool is_v6, ParsedPa
   if (proto == kProtoUdp) {
     const auto u = v.window<8>(l4);
     if (!u) return drop(reason, DropReason::TruncatedL4);
+    // RFC 768: the length covers header and data. Unfragmented, it is the IP payload length;
+    // in a first fragment it covers the whole datagram, so it exceeds what this one carries.
+    const uint32_t udp_len = u->be16<4>();
+    const uint32_t carried = v.size() - l4;
+    if (udp_len < 8 || (out.is_fragment ? udp_len <= carried : udp_len != carried))
+      return drop(reason, DropReason::BadUdpLength);
     u->copy_to<0, 2>(&out.key.src_port_be);
     u->copy_to<2, 2>(&out.key.dst_port_be);
     return ParseStatus::Ok;
@@ -224,6 +253,8 @@ inline ParseStatus parse_ipv4(const ByteView& frame, uint32_t off, ParsedPacket&
   put_v4_mapped<20, 12>(*ip, out.key.src);
   put_v4_mapped<20, 16>(*ip, out.key.dst);
   out.key.proto = out.proto;
+  if (ihl > 20) [[unlikely]]
+    out.ipv4_source_route = has_source_route(frame, off + 20, off + ihl);
 
   if (flags_offset & 0x3fff) {  // MF or a non-zero offset
     const uint16_t frag_offset = flags_offset & 0x1fff;
@@ -260,6 +291,7 @@ ParseStatus parse_ipv6(const ByteView& frame, uint32_t off, ParsedPacket& out,
 
   Ipv6Chain c;
   if (!walk_ipv6_chain(*dgram, off + 40, ip->u8<6>(), c, reason)) return ParseStatus::Drop;
+  if (c.rh0) return drop(reason, DropReason::Ipv6RoutingType0);
   out.proto = c.proto;
   out.key.proto = c.proto;
   out.l3_len = uint16_t(c.end - off);

@@ -42,13 +42,14 @@ struct ParsedPacket {
 
   // L3
   bool is_v6 = false;
-  uint16_t l3_len = 0;        // IP header incl. IPv4 options / IPv6 extension headers
-  uint32_t ip_total_len = 0;  // IPv4 total length / 40 + IPv6 payload length; the frame may
-                              // carry Ethernet padding past l2_len + ip_total_len
-  uint8_t tos = 0;            // IPv4 TOS / IPv6 traffic class (DSCP << 2 | ECN)
-  uint8_t ttl = 0;            // TTL / hop limit
-  bool df = false;            // IPv4 Don't Fragment (IPv6: always false)
-  uint32_t flow_label = 0;    // IPv6 only
+  uint16_t l3_len = 0;             // IP header incl. IPv4 options / IPv6 extension headers
+  uint32_t ip_total_len = 0;       // IPv4 total length / 40 + IPv6 payload length; the frame may
+                                   // carry Ethernet padding past l2_len + ip_total_len
+  uint8_t tos = 0;                 // IPv4 TOS / IPv6 traffic class (DSCP << 2 | ECN)
+  uint8_t ttl = 0;                 // TTL / hop limit
+  bool df = false;                 // IPv4 Don't Fragment (IPv6: always false)
+  uint32_t flow_label = 0;         // IPv6 only
+  bool ipv4_source_route = false;  // IPv4 options hold LSRR or SSRR (RFC 791 3.1)
 
   // Fragments (IPv4 flags/offset, IPv6 fragment header)
   bool is_fragment = false;     // any fragment, first or not
@@ -98,6 +99,14 @@ struct ParsedPacket {
 // - IPv6: hop-by-hop only as the first header; routing, destination options, fragment and AH
 //   are walked, at most kMaxIpv6ExtHeaders of them; anything else (ESP, no next header, an
 //   unknown number) is the final protocol, with ports 0.
+// - UDP (unfragmented or first fragment): the UDP length must be at least 8 and equal the IP
+//   payload length (RFC 768); in a first fragment it must exceed what the fragment carries.
+//   Else Drop BadUdpLength.
+// - IPv6 type-0 routing header with segments left > 0: Drop Ipv6RoutingType0 (RFC 5095 3);
+//   one with segments left 0 is walked like any other header. Packets quoted in ICMP errors
+//   are not held to this.
+// - IPv4 options are not validated, only searched for a source route (ipv4_source_route); the
+//   caller decides what to do with it.
 // - ICMP/ICMPv6: ports are 0 (echo identifiers are not used). For an error (ICMPv4 3, 11, 12;
 //   ICMPv6 1-4) the embedded packet of the same family is parsed — IPv4 header with options,
 //   or IPv6 header and extension headers (same walk and bound) — and its ports read from its

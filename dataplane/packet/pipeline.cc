@@ -4,6 +4,7 @@
 
 #include "dataplane/packet/encap.h"
 #include "dataplane/packet/icmp.h"
+#include "dataplane/packet/validate.h"
 #include "hashing/flow_hash.h"
 #include "hashing/maglev.h"
 
@@ -87,6 +88,10 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
           done(i, Verdict::Pass);
           continue;
         }
+        if (const auto bad = check_vip_packet(burst[i].data, p)) [[unlikely]] {
+          drop(i, *bad);
+          continue;
+        }
         if (is_echo_request(p)) {
           if (!snap.vip(on_addr).answer_echo) {
             drop(i, DropReason::EchoDisabled);
@@ -120,6 +125,10 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
           done(i, Verdict::Pass);
           continue;
         }
+        if (const auto bad = check_vip_packet(burst[i].data, p)) [[unlikely]] {
+          drop(i, *bad);
+          continue;
+        }
         pd.kind = PipelineContext::Kind::Fragment;
         const FlowHashMode mode = snap.vip(pd.vip).hash_mode == FlowHashMode::SourceOnly
                                       ? FlowHashMode::SourceOnly
@@ -132,6 +141,10 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
         pd.vip = vips.lookup(pd.key);
         if (pd.vip == kNoVip) {
           done(i, Verdict::Pass);
+          continue;
+        }
+        if (const auto bad = check_vip_packet(burst[i].data, p)) [[unlikely]] {
+          drop(i, *bad);
           continue;
         }
         pd.kind = PipelineContext::Kind::Flow;

@@ -93,6 +93,13 @@ class PipelineContext {
   FlowTable& flows() { return flows_; }
   const FlowTable& flows() const { return flows_; }
   const PipelineCounters& counters() const { return counters_; }
+  // Counts a frame the adapter received but could not hand to process_burst() (rx and one
+  // drop for `reason`), so that every received frame stays in the counter identity. Owner
+  // lcore only.
+  void count_unprocessed(DropReason reason) noexcept {
+    ++counters_.rx;
+    ++counters_.drops[static_cast<size_t>(reason)];
+  }
   // By SnapshotVip::id.
   const VipCounters& vip_counters(uint32_t vip_id) const { return vip_counters_[vip_id]; }
   // By backend handle index (handle & 0xffff).

@@ -1,5 +1,8 @@
 #include "testing/support/fixtures.h"
 
+#include <initializer_list>
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "common/flow_key.h"
@@ -128,7 +131,9 @@ std::vector<PacketFixture> make() {
   {  // Fragments: stateless 3-tuple
     Ipv4Options first{.id = 77, .df = false, .mf = true};
     Ipv4Options later{.id = 77, .df = false, .mf = false, .frag_offset = 3, .proto = 17};
-    Bytes f1 = PacketBuilder().eth().ipv4(kClient, kVip, first).udp(5000, 53).payload(16).build();
+    // UDP length 33: the whole datagram (24 bytes here, 9 in the later fragment).
+    Bytes f1 =
+        PacketBuilder().eth().ipv4(kClient, kVip, first).udp(5000, 53, 33).payload(16).build();
     Bytes f2 = PacketBuilder().eth().ipv4(kClient, kVip, later).payload(9).build();
     const uint64_t h = hash3(kClient, kVip, 17);
     fwd("ipv4_first_fragment", "first fragment of a UDP datagram: steered by the 3-tuple", f1,
@@ -253,6 +258,134 @@ std::vector<PacketFixture> make() {
        PacketBuilder().eth().ipv4(kClient, kVip, {.ihl = 4}).tcp(1, 80).build(),
        DropReason::BadIpv4Ihl);
   drop("runt", "10-byte frame", Bytes(10, 0), DropReason::TruncatedEthernet);
+  // Validation (docs/packet-core.md, "Validation"): frames no correct host or router sends.
+  using Named = std::initializer_list<std::pair<const char*, const char*>>;
+  for (const auto& [name, src] : Named{{"this_network", "0.0.0.0"},
+                                       {"loopback", "127.0.0.1"},
+                                       {"multicast", "224.0.0.5"},
+                                       {"limited_broadcast", "255.255.255.255"},
+                                       {"reserved", "240.0.0.1"}}) {
+    drop(fmt::format("bad_source_v4_{}", name),
+         fmt::format("TCP SYN to a VIP from {}, a source no host may use", src),
+         PacketBuilder().eth().ipv4(src, kVip).tcp(40000, 80).build(),
+         DropReason::BadSourceAddress);
+  }
+  for (const auto& [name, src] : Named{{"unspecified", "::"},
+                                       {"loopback", "::1"},
+                                       {"multicast", "ff02::1"},
+                                       {"v4_mapped", "::ffff:198.51.100.7"}}) {
+    drop(fmt::format("bad_source_v6_{}", name),
+         fmt::format("IPv6 TCP SYN to a VIP from {}, a source no host may use", src),
+         PacketBuilder().eth().ipv6(src, kVip6).tcp(40000, 443).build(),
+         DropReason::BadSourceAddress);
+  }
+  drop("udp_length_short", "UDP length 7 (below the header, RFC 768)",
+       PacketBuilder().eth().ipv4(kClient, kVip).udp(5353, 9999, 7).payload(8).build(),
+       DropReason::BadUdpLength);
+  drop("udp_length_long", "UDP length 40 in a 16-byte IP payload",
+       PacketBuilder().eth().ipv4(kClient, kVip).udp(5353, 9999, 40).payload(8).build(),
+       DropReason::BadUdpLength);
+  drop("udp_length_short_of_payload", "UDP length 8 in a 16-byte IP payload",
+       PacketBuilder().eth().ipv4(kClient, kVip).udp(5353, 9999, 8).payload(8).build(),
+       DropReason::BadUdpLength);
+  {
+    Bytes in = PacketBuilder().eth().ipv6(kClient6, kVip6).ipv6_routing(2).tcp(40000, 443).build();
+    in[14 + 40 + 2] = 0;  // routing type 0
+    in[14 + 40 + 3] = 1;  // segments left 1
+    drop("ipv6_rh0", "IPv6 type-0 routing header with segments left 1 (RFC 5095)", in,
+         DropReason::Ipv6RoutingType0);
+  }
+  drop("l2_broadcast_to_vip", "unicast TCP to a VIP in an Ethernet broadcast frame",
+       PacketBuilder()
+           .eth(kClientMac, "ff:ff:ff:ff:ff:ff")
+           .ipv4(kClient, kVip)
+           .tcp(40000, 80)
+           .build(),
+       DropReason::L2GroupAddress);
+  drop("l2_multicast_to_vip", "unicast IPv6 TCP to a VIP in an Ethernet multicast frame",
+       PacketBuilder()
+           .eth(kClientMac, "33:33:00:00:00:01")
+           .ipv6(kClient6, kVip6)
+           .tcp(40000, 443)
+           .build(),
+       DropReason::L2GroupAddress);
+  drop("ttl_zero", "IPv4 TCP to a VIP with TTL 0",
+       PacketBuilder().eth().ipv4(kClient, kVip, {.ttl = 0}).tcp(40000, 80).build(),
+       DropReason::ZeroTtl);
+  drop("hop_limit_zero", "IPv6 TCP to a VIP with hop limit 0",
+       PacketBuilder().eth().ipv6(kClient6, kVip6, {.hop_limit = 0}).tcp(40000, 443).build(),
+       DropReason::ZeroTtl);
+  drop("ipv4_lsrr", "IPv4 TCP to a VIP with a loose source route (NOP, LSRR via 203.0.113.7)",
+       PacketBuilder()
+           .eth()
+           .ipv4(kClient, kVip, {.options = {1, 131, 7, 4, 203, 0, 113, 7}})
+           .tcp(40000, 80)
+           .build(),
+       DropReason::Ipv4SourceRoute);
+  drop("ipv4_ssrr", "IPv4 TCP to a VIP with a strict source route",
+       PacketBuilder()
+           .eth()
+           .ipv4(kClient, kVip, {.options = {137, 7, 4, 203, 0, 113, 7, 0}})
+           .tcp(40000, 80)
+           .build(),
+       DropReason::Ipv4SourceRoute);
+  for (const auto& [name, flags] : std::initializer_list<std::pair<const char*, uint8_t>>{
+           {"syn_fin", 0x03}, {"syn_rst", 0x06}, {"null", 0x00}, {"xmas", 0x29}}) {
+    drop(fmt::format("tcp_flags_{}", name),
+         fmt::format("TCP to a VIP with flags {:#04x} ({}): no stack sends them", flags, name),
+         PacketBuilder().eth().ipv4(kClient, kVip).tcp(40000, 80, {.flags = flags}).build(),
+         DropReason::BadTcpFlags);
+  }
+  drop("tcp_source_port_zero", "TCP SYN to a VIP from port 0",
+       PacketBuilder().eth().ipv4(kClient, kVip).tcp(0, 80).build(), DropReason::ZeroPort);
+  drop("udp_destination_port_zero", "UDP to the all-ports UDP VIP on port 0",
+       PacketBuilder().eth().ipv4(kClient, kVip).udp(5353, 0).payload(8).build(),
+       DropReason::ZeroPort);
+  pass("dhcp_discover_from_zero",
+       "DHCP discover from 0.0.0.0 to 255.255.255.255 is not VIP traffic: the kernel's",
+       PacketBuilder()
+           .eth(kClientMac, "ff:ff:ff:ff:ff:ff")
+           .ipv4("0.0.0.0", "255.255.255.255", {.ttl = 64})
+           .udp(68, 67)
+           .payload(20)
+           .build());
+  {  // A jumbo frame: in the dataplane on net_pcap it arrives in several mbufs.
+    Bytes in = PacketBuilder()
+                   .eth()
+                   .ipv4(kClient, kVip)
+                   .tcp(40002, 80, {.flags = 0x10})
+                   .payload(8960)
+                   .build();
+    Bytes ip = slice(in, 14, in.size() - 14);
+    Bytes out = PacketBuilder()
+                    .eth(kLbMac, kClientMac)
+                    .ipv4(kVip, kClient, {.ttl = 64, .tos = 0xc0, .id = 0, .df = false})
+                    .icmp(3, 4, 1480)
+                    .payload(slice(ip, 0, 576 - 28))
+                    .build();
+    reply("ipv4_jumbo_frag_needed",
+          "9000-byte IPv4 packet with DF (several mbufs in the dataplane): ICMP frag-needed with "
+          "MTU 1480",
+          in, out);
+  }
+  {
+    Bytes in = PacketBuilder()
+                   .eth()
+                   .ipv6(kClient6, kVip6)
+                   .tcp(40002, 443, {.flags = 0x10})
+                   .payload(4000)
+                   .build();
+    Bytes ip = slice(in, 14, in.size() - 14);
+    Bytes out = PacketBuilder()
+                    .eth(kLbMac, kClientMac)
+                    .ipv6(kVip6, kClient6, {.hop_limit = 64})
+                    .icmpv6(2, 0, 1460)
+                    .payload(slice(ip, 0, 1280 - 48))
+                    .build();
+    reply("ipv6_jumbo_ptb",
+          "4060-byte IPv6 packet (several mbufs in the dataplane): ICMPv6 packet too big, MTU 1460",
+          in, out);
+  }
   pass("not_a_vip", "TCP to an address that is no VIP goes to the kernel",
        PacketBuilder().eth().ipv4(kClient, "192.0.2.99").tcp(1, 80).build());
   pass("vip_other_port", "TCP to a VIP address on a port no VIP serves goes to the kernel",

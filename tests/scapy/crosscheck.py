@@ -188,6 +188,19 @@ def quote_v6(quote):
     return ip6.src, ip6.dst, sport, dport, nh
 
 
+def has_rh0(ip6, hdrs):
+    """A type-0 routing header with segments left > 0 in the first `hdrs` bytes of the chain
+    (RFC 5095): the parser drops the packet."""
+    layer, seen = ip6.payload, 0
+    while seen < hdrs and isinstance(layer, (IPv6ExtHdrHopByHop, IPv6ExtHdrRouting,
+                                             IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, AH)):
+        if isinstance(layer, IPv6ExtHdrRouting) and layer.type == 0 and layer.segleft > 0:
+            return True
+        seen += ext_len(layer)
+        layer = l4_after_ah(layer, layer.nh) if isinstance(layer, AH) else layer.payload
+    return False
+
+
 def expect_ok(frame):
     """Full expected output for a frame that parse() accepts (Ok or NotIp)."""
     e = dict(DEFAULTS)
@@ -221,6 +234,8 @@ def expect_ok(frame):
         if not isinstance(ip6, IPv6):
             raise Unexpected("no IPv6 layer")
         hdrs, proto, frag, l4 = walk_ipv6(ip6)
+        if has_rh0(ip6, hdrs):
+            return expect_drop("ipv6_rh0")
         e.update(is_v6=True, l3_len=40 + hdrs, ip_total_len=40 + ip6.plen, tos=ip6.tc,
                  ttl=ip6.hlim, flow_label=ip6.fl, proto=proto)
         if frag is not None:
@@ -232,6 +247,11 @@ def expect_ok(frame):
     end = l2 + e["ip_total_len"]
     sport = dport = 0
 
+    if l4 is not None and proto == 17:
+        # RFC 768: the UDP length is the IP payload; a first fragment's covers more.
+        ulen, carried = l4.len, end - e["l4_offset"]
+        if ulen < 8 or (ulen <= carried if e["is_fragment"] else ulen != carried):
+            return expect_drop("bad_udp_length")
     if l4 is not None:
         if proto == 6:
             sport, dport, e["tcp_flags"] = l4.sport, l4.dport, int(l4.flags)

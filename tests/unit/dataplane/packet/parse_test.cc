@@ -387,7 +387,8 @@ std::vector<Fixture> fixtures() {
       {"Ipv6HopByHopNotFirst", ipv6().ipv6_routing().ipv6_hop_by_hop().udp(5353, 53).build(),
        dropped(DropReason::BadIpv6ExtHeader)},
       {"Ipv6FirstFragmentHasPorts",
-       ipv6().ipv6_fragment(0, true, 0xabcdef).udp(5353, 53).payload(24).build(),
+       // UDP length: the whole datagram, more than this fragment carries (RFC 768).
+       ipv6().ipv6_fragment(0, true, 0xabcdef).udp(5353, 53, 1000).payload(24).build(),
        ok(udp6).fragment(true)},
       {"Ipv6FirstFragmentAfterHopByHop",
        ipv6().ipv6_hop_by_hop().ipv6_fragment(0, true, 7).tcp(40000, 443).payload(4).build(),
@@ -672,7 +673,8 @@ std::vector<TruncationCase> truncation_cases() {
                       {38, drop_as(R::TruncatedIpv4)},
                       {f.size(), drop_as(R::BadIpv4TotalLength)}},
                      38,
-                     {{46, drop_as(R::TruncatedL4)}, {f.size(), parsed()}}});
+                     // Cut inside the payload, the datagram no longer matches its UDP length.
+                     {{46, drop_as(R::TruncatedL4)}, {f.size(), drop_as(R::BadUdpLength)}}});
   }
   {
     const Bytes f = PacketBuilder()
@@ -699,7 +701,7 @@ std::vector<TruncationCase> truncation_cases() {
                       {82, drop_as(R::TruncatedIpv6ExtHeader)},
                       {90, drop_as(R::TruncatedIpv6ExtHeader)},
                       {98, drop_as(R::TruncatedL4)},
-                      {f.size(), parsed()}}});
+                      {f.size(), drop_as(R::BadUdpLength)}}});
   }
   {
     const Bytes f = PacketBuilder()

@@ -195,7 +195,7 @@ TEST(Pipeline, AllFragmentsOfDatagramReachSameBackend) {
       Bytes f1 = proto == 17 ? PacketBuilder()
                                    .eth()
                                    .ipv4(client, "192.0.2.10", first)
-                                   .udp(5000 + id, 53)
+                                   .udp(5000 + id, 53, 200)  // the datagram, not the fragment
                                    .payload(24)
                                    .build()
                              : PacketBuilder()
