@@ -7,23 +7,14 @@ namespace steer::dns {
 
 namespace {
 
-void put16(std::vector<uint8_t>& v, uint16_t x) {
-  v.push_back(static_cast<uint8_t>(x >> 8));
-  v.push_back(static_cast<uint8_t>(x));
-}
-void put32(std::vector<uint8_t>& v, uint32_t x) {
-  put16(v, static_cast<uint16_t>(x >> 16));
-  put16(v, static_cast<uint16_t>(x));
-}
-
 // TYPE CLASS TTL RDLENGTH RDATA.
 std::vector<uint8_t> tail(uint16_t type, uint32_t ttl, const std::vector<uint8_t>& rdata) {
   std::vector<uint8_t> t;
   t.reserve(10 + rdata.size());
-  put16(t, type);
-  put16(t, klass::kIn);
-  put32(t, ttl);
-  put16(t, static_cast<uint16_t>(rdata.size()));
+  append16(t, type);
+  append16(t, klass::kIn);
+  append32(t, ttl);
+  append16(t, static_cast<uint16_t>(rdata.size()));
   t.insert(t.end(), rdata.begin(), rdata.end());
   return t;
 }
@@ -115,10 +106,10 @@ void address_records(const std::vector<IpAddress>& addresses, PopAnswers& pa) {
     std::vector<uint8_t>& out = a.is_v4() ? pa.a : pa.aaaa;
     out.push_back(0xc0);
     out.push_back(0x0c);
-    put16(out, a.is_v4() ? type::kA : type::kAaaa);
-    put16(out, klass::kIn);
-    put32(out, 0);
-    put16(out, a.is_v4() ? 4 : 16);
+    append16(out, a.is_v4() ? type::kA : type::kAaaa);
+    append16(out, klass::kIn);
+    append32(out, 0);
+    append16(out, a.is_v4() ? 4 : 16);
     if (a.is_v4()) {
       out.insert(out.end(), a.v4_data(), a.v4_data() + 4);
       ++pa.a_count;

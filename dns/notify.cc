@@ -6,8 +6,6 @@ namespace {
 
 constexpr uint8_t kOpcodeNotify = 4;
 
-uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-
 }  // namespace
 
 std::vector<uint8_t> make_notify(const Name& apex, uint16_t id, const tsig::Key* key,
@@ -27,10 +25,8 @@ std::vector<uint8_t> make_notify(const Name& apex, uint16_t id, const tsig::Key*
                             0};
   m.reserve(kHeaderSize + apex.size + 4 + (key != nullptr ? tsig::record_size(*key) : 0));
   for (size_t i = 0; i < apex.size; ++i) m.push_back(apex.bytes[i]);
-  for (uint16_t v : {type::kSoa, klass::kIn}) {
-    m.push_back(static_cast<uint8_t>(v >> 8));
-    m.push_back(static_cast<uint8_t>(v));
-  }
+  append16(m, type::kSoa);
+  append16(m, klass::kIn);
   mac_out.clear();
   if (key == nullptr) return m;
   const size_t size = m.size();
@@ -46,10 +42,10 @@ std::vector<uint8_t> make_notify(const Name& apex, uint16_t id, const tsig::Key*
 NotifyReply check_notify_reply(std::span<const uint8_t> msg, uint16_t id, const Name& apex,
                                const tsig::Key* key, std::span<const uint8_t> request_mac,
                                uint64_t now_unix, uint16_t& rcode_out) {
-  if (msg.size() < kHeaderSize || rd16(msg.data()) != id) return NotifyReply::NotOurs;
+  if (msg.size() < kHeaderSize || read16(msg.data()) != id) return NotifyReply::NotOurs;
   if ((msg[2] & 0x80) == 0 || ((msg[2] >> 3) & 0x0f) != kOpcodeNotify) return NotifyReply::NotOurs;
   // The question, when echoed, is ours (RFC 1996 4.7 lets it be left out).
-  if (rd16(&msg[4]) == 1) {
+  if (read16(&msg[4]) == 1) {
     const size_t end = kHeaderSize + apex.size;
     if (msg.size() < end + 4) return NotifyReply::NotOurs;
     for (size_t i = 0; i < apex.size; ++i) {

@@ -9,14 +9,6 @@ namespace steer::dns {
 
 namespace {
 
-void put16(std::vector<uint8_t>& v, uint16_t x) {
-  v.push_back(static_cast<uint8_t>(x >> 8));
-  v.push_back(static_cast<uint8_t>(x));
-}
-void put32(std::vector<uint8_t>& v, uint32_t x) {
-  put16(v, static_cast<uint16_t>(x >> 16));
-  put16(v, static_cast<uint16_t>(x));
-}
 void put_name(std::vector<uint8_t>& v, const Name& n) {
   v.insert(v.end(), n.bytes.begin(), n.bytes.begin() + n.size);
 }
@@ -103,11 +95,11 @@ std::vector<uint8_t> soa_rdata(const Soa& soa) {
   std::vector<uint8_t> v;
   put_name(v, soa.mname);
   put_name(v, soa.rname);
-  put32(v, soa.serial);
-  put32(v, soa.refresh);
-  put32(v, soa.retry);
-  put32(v, soa.expire);
-  put32(v, soa.minimum);
+  append32(v, soa.serial);
+  append32(v, soa.refresh);
+  append32(v, soa.retry);
+  append32(v, soa.expire);
+  append32(v, soa.minimum);
   return v;
 }
 
@@ -167,7 +159,7 @@ Result<std::vector<uint8_t>> rdata_from_text(uint16_t t, std::string_view text,
       auto n = target(word(rest));
       if (!n) return tl::unexpected(n.error());
       if (!trim(rest).empty()) return fail("MX: a preference and one name expected");
-      put16(v, pref);
+      append16(v, pref);
       put_name(v, *n);
       return v;
     }
@@ -179,9 +171,9 @@ Result<std::vector<uint8_t>> rdata_from_text(uint16_t t, std::string_view text,
       auto n = target(word(rest));
       if (!n) return tl::unexpected(n.error());
       if (!trim(rest).empty()) return fail("SRV: priority, weight, port and one target name");
-      put16(v, prio);
-      put16(v, weight);
-      put16(v, port);
+      append16(v, prio);
+      append16(v, weight);
+      append16(v, port);
       put_name(v, *n);
       return v;
     }

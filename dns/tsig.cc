@@ -11,12 +11,6 @@ namespace steer::dns::tsig {
 
 namespace {
 
-uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-
-void put16(std::vector<uint8_t>& v, uint16_t x) {
-  v.push_back(static_cast<uint8_t>(x >> 8));
-  v.push_back(static_cast<uint8_t>(x));
-}
 void put48(std::vector<uint8_t>& v, uint64_t x) {
   for (int shift = 40; shift >= 0; shift -= 8) v.push_back(static_cast<uint8_t>(x >> shift));
 }
@@ -80,21 +74,21 @@ void variables(std::vector<uint8_t>& d, const Name& key, const Name& algorithm, 
                uint16_t fudge, uint16_t error, std::span<const uint8_t> other, bool timers_only) {
   if (!timers_only) {
     d.insert(d.end(), key.bytes.begin(), key.bytes.begin() + key.size);
-    put16(d, klass::kAny);
-    put16(d, 0);
-    put16(d, 0);  // TTL 0 (32 bits)
+    append16(d, klass::kAny);
+    append16(d, 0);
+    append16(d, 0);  // TTL 0 (32 bits)
     d.insert(d.end(), algorithm.bytes.begin(), algorithm.bytes.begin() + algorithm.size);
   }
   put48(d, time);
-  put16(d, fudge);
+  append16(d, fudge);
   if (timers_only) return;
-  put16(d, error);
-  put16(d, static_cast<uint16_t>(other.size()));
+  append16(d, error);
+  append16(d, static_cast<uint16_t>(other.size()));
   d.insert(d.end(), other.begin(), other.end());
 }
 
 void prior(std::vector<uint8_t>& d, std::span<const uint8_t> mac) {
-  put16(d, static_cast<uint16_t>(mac.size()));
+  append16(d, static_cast<uint16_t>(mac.size()));
   d.insert(d.end(), mac.begin(), mac.end());
 }
 
@@ -149,7 +143,7 @@ size_t record_size(const Key& key) {
 
 Found find(std::span<const uint8_t> m, Record& out) {
   if (m.size() < kHeaderSize) return Found::Malformed;
-  const uint32_t qd = rd16(&m[4]), an = rd16(&m[6]), ns = rd16(&m[8]), ar = rd16(&m[10]);
+  const uint32_t qd = read16(&m[4]), an = read16(&m[6]), ns = read16(&m[8]), ar = read16(&m[10]);
   if (ar == 0) return Found::None;
   size_t pos = kHeaderSize;
   Name scratch;
@@ -162,8 +156,8 @@ Found find(std::span<const uint8_t> m, Record& out) {
     const size_t start = pos;
     Name owner;
     if (!read_name(m, pos, owner) || pos + 10 > m.size()) return Found::Malformed;
-    const uint16_t type = rd16(&m[pos]);
-    const size_t rdlength = rd16(&m[pos + 8]);
+    const uint16_t type = read16(&m[pos]);
+    const size_t rdlength = read16(&m[pos + 8]);
     const size_t rdata = pos + 10;
     if (rdata + rdlength > m.size()) return Found::Malformed;
     pos = rdata + rdlength;
@@ -176,15 +170,15 @@ Found find(std::span<const uint8_t> m, Record& out) {
     if (!read_name(m, at, r.algorithm) || at + 10 > pos) return Found::Malformed;
     r.time_signed = 0;
     for (int k = 0; k < 6; ++k) r.time_signed = r.time_signed << 8 | m[at + static_cast<size_t>(k)];
-    r.fudge = rd16(&m[at + 6]);
-    const size_t mac_len = rd16(&m[at + 8]);
+    r.fudge = read16(&m[at + 6]);
+    const size_t mac_len = read16(&m[at + 8]);
     at += 10;
     if (at + mac_len + 6 > pos) return Found::Malformed;
     r.mac = m.subspan(at, mac_len);
     at += mac_len;
-    r.original_id = rd16(&m[at]);
-    r.error = rd16(&m[at + 2]);
-    const size_t other_len = rd16(&m[at + 4]);
+    r.original_id = read16(&m[at]);
+    r.error = read16(&m[at + 2]);
+    const size_t other_len = read16(&m[at + 4]);
     at += 6;
     if (at + other_len != pos) return Found::Malformed;
     r.other = m.subspan(at, other_len);
@@ -211,7 +205,7 @@ Verdict verify(std::span<const uint8_t> m, const Record& rec, std::span<const Ke
   d.insert(d.end(), m.begin(), m.begin() + static_cast<ptrdiff_t>(rec.offset));
   d[head] = static_cast<uint8_t>(rec.original_id >> 8);
   d[head + 1] = static_cast<uint8_t>(rec.original_id);
-  const uint16_t ar = static_cast<uint16_t>(rd16(&d[head + 10]) - 1);
+  const uint16_t ar = static_cast<uint16_t>(read16(&d[head + 10]) - 1);
   d[head + 10] = static_cast<uint8_t>(ar >> 8);
   d[head + 11] = static_cast<uint8_t>(ar);
   variables(d, rec.key, rec.algorithm, rec.time_signed, rec.fudge, rec.error, rec.other, false);
@@ -241,27 +235,27 @@ size_t sign(std::span<uint8_t> buf, size_t size, const Signing& s, std::vector<u
   }
   std::vector<uint8_t> rr;
   rr.insert(rr.end(), key_name.bytes.begin(), key_name.bytes.begin() + key_name.size);
-  put16(rr, kType);
-  put16(rr, klass::kAny);
-  put16(rr, 0);
-  put16(rr, 0);
+  append16(rr, kType);
+  append16(rr, klass::kAny);
+  append16(rr, 0);
+  append16(rr, 0);
   const size_t rdlength_at = rr.size();
-  put16(rr, 0);
+  append16(rr, 0);
   rr.insert(rr.end(), alg.bytes.begin(), alg.bytes.begin() + alg.size);
   put48(rr, s.time);
-  put16(rr, kFudge);
-  put16(rr, static_cast<uint16_t>(mac_out.size()));
+  append16(rr, kFudge);
+  append16(rr, static_cast<uint16_t>(mac_out.size()));
   rr.insert(rr.end(), mac_out.begin(), mac_out.end());
-  put16(rr, s.original_id);
-  put16(rr, s.error);
-  put16(rr, static_cast<uint16_t>(s.other.size()));
+  append16(rr, s.original_id);
+  append16(rr, s.error);
+  append16(rr, static_cast<uint16_t>(s.other.size()));
   rr.insert(rr.end(), s.other.begin(), s.other.end());
   const size_t rdlength = rr.size() - rdlength_at - 2;
   rr[rdlength_at] = static_cast<uint8_t>(rdlength >> 8);
   rr[rdlength_at + 1] = static_cast<uint8_t>(rdlength);
   if (buf.size() - size < rr.size() || size < kHeaderSize) return 0;
   std::memcpy(buf.data() + size, rr.data(), rr.size());
-  const uint16_t ar = static_cast<uint16_t>(rd16(&buf[10]) + 1);
+  const uint16_t ar = static_cast<uint16_t>(read16(&buf[10]) + 1);
   buf[10] = static_cast<uint8_t>(ar >> 8);
   buf[11] = static_cast<uint8_t>(ar);
   return size + rr.size();

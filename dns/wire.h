@@ -21,10 +21,23 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/ip_address.h"
 
 namespace steer::dns {
+
+// Big-endian reads and appends, for the code that builds messages and records outside a
+// Writer (records, zone transfers, TSIG, NOTIFY).
+inline uint16_t read16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline void append16(std::vector<uint8_t>& v, uint16_t x) {
+  v.push_back(static_cast<uint8_t>(x >> 8));
+  v.push_back(static_cast<uint8_t>(x));
+}
+inline void append32(std::vector<uint8_t>& v, uint32_t x) {
+  append16(v, static_cast<uint16_t>(x >> 16));
+  append16(v, static_cast<uint16_t>(x));
+}
 
 inline constexpr size_t kHeaderSize = 12;
 inline constexpr size_t kMaxName = 255;  // wire length, root label included

@@ -9,17 +9,6 @@ namespace {
 
 constexpr size_t kSerialFromEnd = 20;  // SOA RDATA: ... SERIAL REFRESH RETRY EXPIRE MINIMUM
 
-uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-
-void put16(std::vector<uint8_t>& v, uint16_t x) {
-  v.push_back(static_cast<uint8_t>(x >> 8));
-  v.push_back(static_cast<uint8_t>(x));
-}
-void put32(std::vector<uint8_t>& v, uint32_t x) {
-  put16(v, static_cast<uint16_t>(x >> 16));
-  put16(v, static_cast<uint16_t>(x));
-}
-
 void set32(uint8_t* p, uint32_t x) {
   p[0] = static_cast<uint8_t>(x >> 24);
   p[1] = static_cast<uint8_t>(x >> 16);
@@ -76,10 +65,10 @@ void service_records(const Table& t, const Service& s, std::span<const uint8_t> 
   std::vector<uint8_t> tail;
   for (const auto& a : addresses) {
     tail.clear();
-    put16(tail, family);
-    put16(tail, klass::kIn);
-    put32(tail, s.ttl);
-    put16(tail, static_cast<uint16_t>(rdata));
+    append16(tail, family);
+    append16(tail, klass::kIn);
+    append32(tail, s.ttl);
+    append16(tail, static_cast<uint16_t>(rdata));
     tail.insert(tail.end(), a.begin(), a.end());
     add_record(v, owner, tail);
   }
@@ -256,7 +245,7 @@ std::shared_ptr<const Table> with_transfers(const std::shared_ptr<const Table>& 
 
 bool is_transfer_request(std::span<const uint8_t> m) {
   if (m.size() < kHeaderSize + 5) return false;
-  if ((m[2] & 0x80) != 0 || ((m[2] >> 3) & 0x0f) != 0 || rd16(&m[4]) != 1) return false;
+  if ((m[2] & 0x80) != 0 || ((m[2] >> 3) & 0x0f) != 0 || read16(&m[4]) != 1) return false;
   size_t pos = kHeaderSize;
   while (pos < m.size() && m[pos] != 0) {
     if ((m[pos] & 0xc0) != 0 || m[pos] > kMaxLabel || pos - kHeaderSize + 1 + m[pos] >= kMaxName) {
@@ -265,7 +254,7 @@ bool is_transfer_request(std::span<const uint8_t> m) {
     pos += 1 + m[pos];
   }
   if (pos + 5 > m.size()) return false;
-  const uint16_t qtype = rd16(&m[pos + 1]);
+  const uint16_t qtype = read16(&m[pos + 1]);
   return qtype == type::kAxfr || qtype == type::kIxfr;
 }
 
@@ -315,8 +304,8 @@ std::unique_ptr<Transfer> start_transfer(const Table& table, std::span<const uin
   // authority section (RFC 1995 3), which parse_query() takes for a malformed query.
   Query q;
   if (!is_transfer_request(msg)) return nullptr;
-  q.id = rd16(&msg[0]);
-  q.flags = rd16(&msg[2]);
+  q.id = read16(&msg[0]);
+  q.flags = read16(&msg[2]);
   q.question_offset = kHeaderSize;
   size_t pos = kHeaderSize;
   while (msg[pos] != 0) {
@@ -330,8 +319,8 @@ std::unique_ptr<Transfer> start_transfer(const Table& table, std::span<const uin
     pos += 1 + len;
   }
   q.qname.bytes[q.qname.size++] = 0;
-  q.qtype = rd16(&msg[pos + 1]);
-  q.qclass = rd16(&msg[pos + 3]);
+  q.qtype = read16(&msg[pos + 1]);
+  q.qclass = read16(&msg[pos + 3]);
   q.question_size = pos + 5 - kHeaderSize;
   if (q.qclass != klass::kIn) return nullptr;
   if (!table.transfers) return nullptr;
@@ -426,7 +415,7 @@ bool Transfer::next(std::vector<uint8_t>& out) {
     return false;
   }
   if (!error_.empty()) {
-    put16(out, static_cast<uint16_t>(error_.size()));
+    append16(out, static_cast<uint16_t>(error_.size()));
     out.insert(out.end(), error_.begin(), error_.end());
     done_ = true;
     return true;
@@ -435,7 +424,7 @@ bool Transfer::next(std::vector<uint8_t>& out) {
   const size_t reserve = key_ != nullptr ? tsig::record_size(*key_) : 0;
   const size_t cap = kMaxMessage - reserve;
   const size_t start = out.size();
-  put16(out, 0);  // the length, set below
+  append16(out, 0);  // the length, set below
   const size_t header = out.size();
   out.resize(header + kHeaderSize, 0);
   uint8_t* h = out.data() + header;
