@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "testing" / "lab"))
 import lablib  # noqa: E402
-from lab_test import Checks, run_in_lab  # noqa: E402
+from lab_test import QuietChecks, run_in_lab  # noqa: E402
 from lablib import Lab, RouteWatch, ask_all, open_echo_conns, wait_until  # noqa: E402
 
 U4, U6 = "steer_v4_192_0_2_10", "steer_v6_2001_db8__10"
@@ -36,11 +36,6 @@ HOLD_S = 0.5
 WITHDRAW_BOUND_S = 1.5
 # rise x interval + announce hold + BGP, with room.
 ANNOUNCE_BOUND_S = 4.0
-
-
-class QuietChecks(Checks):
-    def check(self, ok, what, detail=""):
-        return super().check(ok, what, "" if ok else detail)
 
 
 def units(lab, lb="lb1"):

@@ -54,6 +54,14 @@ class Checks:
             raise Failed(what)
 
 
+class QuietChecks(Checks):
+    """lab_test's Checks, with the detail printed only when the check fails (the details here
+    are mostly what went wrong)."""
+
+    def check(self, ok, what, detail=""):
+        return super().check(ok, what, "" if ok else detail)
+
+
 def sources(addresses, count):
     """count source addresses, cycling through the client's addresses."""
     return [addresses[i % len(addresses)] for i in range(count)]

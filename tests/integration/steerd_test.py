@@ -29,16 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "testing" / "lab"))
 import lablib  # noqa: E402
-from lab_test import Checks, check_same, echo_sources, errors_of, run_in_lab  # noqa: E402
+from lab_test import QuietChecks, check_same, echo_sources, errors_of, run_in_lab  # noqa: E402
 from lablib import Lab, http_many, open_echo_conns, udp_many, wait_until  # noqa: E402
-
-
-class QuietChecks(Checks):
-    """lab_test's Checks, with the detail printed only when the check fails (the details here
-    are mostly what went wrong)."""
-
-    def check(self, ok, what, detail=""):
-        return super().check(ok, what, "" if ok else detail)
 
 
 INTERVAL_MS, TIMEOUT_MS, RISE, FALL = 100, 50, 2, 3

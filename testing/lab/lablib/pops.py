@@ -92,11 +92,18 @@ class TwoPops:
         self.run_dir = RUN_PARENT / f"{prefix}-transit"
         self.transit_ns = f"{prefix}-transit"
         self.checks = {"interval": interval, "timeout": timeout, "rise": rise, "fall": fall}
+        self.up_seconds = None
 
     # ---- the whole
 
+    @property
+    def info(self):
+        """The settings both labs share (lab.json of PoP a: port and decap modes, ...)."""
+        return self.pops["a"].info
+
     def up(self):
         self.down()
+        t0 = time.monotonic()
         try:
             for p in POPS:
                 self.pops[p].up()
@@ -111,6 +118,7 @@ class TwoPops:
             self.down()
             raise
         (self.run_dir / "pops.json").write_text(json.dumps(self.describe(), indent=1) + "\n")
+        self.up_seconds = time.monotonic() - t0
         return self
 
     def attach(self):
