@@ -77,6 +77,41 @@ std::vector<PacketFixture> make() {
   auto drop = [&](std::string name, std::string desc, Bytes in, DropReason r) {
     f.push_back({std::move(name), std::move(desc), std::move(in), Verdict::Drop, r, {}});
   };
+  // An IPv4 TCP packet with DF and `payload` bytes too big to encapsulate: ICMP frag-needed
+  // with MTU 1480, quoting 548 bytes of it.
+  auto frag_needed = [&](std::string name, std::string desc, uint16_t sport, size_t payload) {
+    Bytes in = PacketBuilder()
+                   .eth()
+                   .ipv4(kClient, kVip)
+                   .tcp(sport, 80, {.flags = 0x10})
+                   .payload(payload)
+                   .build();
+    Bytes ip = slice(in, 14, in.size() - 14);
+    Bytes out = PacketBuilder()
+                    .eth(kLbMac, kClientMac)
+                    .ipv4(kVip, kClient, {.ttl = 64, .tos = 0xc0, .id = 0, .df = false})
+                    .icmp(3, 4, 1480)
+                    .payload(slice(ip, 0, 576 - 28))
+                    .build();
+    reply(std::move(name), std::move(desc), in, out);
+  };
+  // The same for IPv6: packet too big with MTU 1460, quoting what fits 1280 bytes.
+  auto packet_too_big = [&](std::string name, std::string desc, uint16_t sport, size_t payload) {
+    Bytes in = PacketBuilder()
+                   .eth()
+                   .ipv6(kClient6, kVip6)
+                   .tcp(sport, 443, {.flags = 0x10})
+                   .payload(payload)
+                   .build();
+    Bytes ip = slice(in, 14, in.size() - 14);
+    Bytes out = PacketBuilder()
+                    .eth(kLbMac, kClientMac)
+                    .ipv6(kVip6, kClient6, {.hop_limit = 64})
+                    .icmpv6(2, 0, 1460)
+                    .payload(slice(ip, 0, 1280 - 48))
+                    .build();
+    reply(std::move(name), std::move(desc), in, out);
+  };
 
   {  // IPv4 TCP SYN → IPIP
     Bytes in = PacketBuilder().eth().ipv4(kClient, kVip).tcp(40000, 80).build();
@@ -166,44 +201,15 @@ std::vector<PacketFixture> make() {
         over_v6(slice(in, 14, in.size() - 14), "2001:db8:b::2",
                 hash5(kClient6, kVip6, 40000, 443, 6), false, 0));
   }
-  {  // Too big: frag-needed back to the client
-    Bytes in = PacketBuilder()
-                   .eth()
-                   .ipv4(kClient, kVip)
-                   .tcp(40000, 80, {.flags = 0x10})
-                   .payload(1460)
-                   .build();
-    Bytes ip = slice(in, 14, in.size() - 14);
-    Bytes out = PacketBuilder()
-                    .eth(kLbMac, kClientMac)
-                    .ipv4(kVip, kClient, {.ttl = 64, .tos = 0xc0, .id = 0, .df = false})
-                    .icmp(3, 4, 1480)
-                    .payload(slice(ip, 0, 576 - 28))
-                    .build();
-    reply("ipv4_too_big_frag_needed",
-          "1500-byte IPv4 packet with DF cannot take 20 bytes of IPIP: ICMP frag-needed with MTU "
-          "1480, quoting 548 bytes",
-          in, out);
-  }
-  {
-    Bytes in = PacketBuilder()
-                   .eth()
-                   .ipv6(kClient6, kVip6)
-                   .tcp(40000, 443, {.flags = 0x10})
-                   .payload(1440)
-                   .build();
-    Bytes ip = slice(in, 14, in.size() - 14);
-    Bytes out = PacketBuilder()
-                    .eth(kLbMac, kClientMac)
-                    .ipv6(kVip6, kClient6, {.hop_limit = 64})
-                    .icmpv6(2, 0, 1460)
-                    .payload(slice(ip, 0, 1280 - 48))
-                    .build();
-    reply(
-        "ipv6_too_big_ptb",
-        "1500-byte IPv6 packet cannot take 40 bytes of IP6IP6: ICMPv6 packet too big with MTU 1460",
-        in, out);
-  }
+  frag_needed(
+      "ipv4_too_big_frag_needed",
+      "1500-byte IPv4 packet with DF cannot take 20 bytes of IPIP: ICMP frag-needed with MTU "
+      "1480, quoting 548 bytes",
+      40000, 1460);
+  packet_too_big(
+      "ipv6_too_big_ptb",
+      "1500-byte IPv6 packet cannot take 40 bytes of IP6IP6: ICMPv6 packet too big with MTU 1460",
+      40000, 1440);
   {  // Echo
     Bytes in = PacketBuilder().eth().ipv4(kClient, kVip).icmp(8, 0, 0x00010002).payload(33).build();
     Bytes out = PacketBuilder()
@@ -349,43 +355,16 @@ std::vector<PacketFixture> make() {
            .udp(68, 67)
            .payload(20)
            .build());
-  {  // A jumbo frame: in the dataplane on net_pcap it arrives in several mbufs.
-    Bytes in = PacketBuilder()
-                   .eth()
-                   .ipv4(kClient, kVip)
-                   .tcp(40002, 80, {.flags = 0x10})
-                   .payload(8960)
-                   .build();
-    Bytes ip = slice(in, 14, in.size() - 14);
-    Bytes out = PacketBuilder()
-                    .eth(kLbMac, kClientMac)
-                    .ipv4(kVip, kClient, {.ttl = 64, .tos = 0xc0, .id = 0, .df = false})
-                    .icmp(3, 4, 1480)
-                    .payload(slice(ip, 0, 576 - 28))
-                    .build();
-    reply("ipv4_jumbo_frag_needed",
-          "9000-byte IPv4 packet with DF (several mbufs in the dataplane): ICMP frag-needed with "
-          "MTU 1480",
-          in, out);
-  }
-  {
-    Bytes in = PacketBuilder()
-                   .eth()
-                   .ipv6(kClient6, kVip6)
-                   .tcp(40002, 443, {.flags = 0x10})
-                   .payload(4000)
-                   .build();
-    Bytes ip = slice(in, 14, in.size() - 14);
-    Bytes out = PacketBuilder()
-                    .eth(kLbMac, kClientMac)
-                    .ipv6(kVip6, kClient6, {.hop_limit = 64})
-                    .icmpv6(2, 0, 1460)
-                    .payload(slice(ip, 0, 1280 - 48))
-                    .build();
-    reply("ipv6_jumbo_ptb",
-          "4060-byte IPv6 packet (several mbufs in the dataplane): ICMPv6 packet too big, MTU 1460",
-          in, out);
-  }
+  // Jumbo frames: in the dataplane on net_pcap they arrive in several mbufs.
+  frag_needed(
+      "ipv4_jumbo_frag_needed",
+      "9000-byte IPv4 packet with DF (several mbufs in the dataplane): ICMP frag-needed with "
+      "MTU 1480",
+      40002, 8960);
+  packet_too_big(
+      "ipv6_jumbo_ptb",
+      "4060-byte IPv6 packet (several mbufs in the dataplane): ICMPv6 packet too big, MTU 1460",
+      40002, 4000);
   pass("not_a_vip", "TCP to an address that is no VIP goes to the kernel",
        PacketBuilder().eth().ipv4(kClient, "192.0.2.99").tcp(1, 80).build());
   pass("vip_other_port", "TCP to a VIP address on a port no VIP serves goes to the kernel",
