@@ -156,8 +156,15 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
       ctx.flows_.prefetch(pd.hash);
     }
 
-    // Pass 2: every flow-table lookup of the burst back to back, so the CPU overlaps their
-    // bucket and key-slot reads instead of waiting for each behind a packet's rewrite.
+    // Pass 2: the key slots the buckets point to, prefetched for the whole burst (the buckets
+    // arrived during pass 1), then every flow-table lookup back to back: a hit reads two
+    // lines, and neither waits on memory behind another packet's work.
+    for (uint32_t i = 0; i < count; ++i) {
+      const PipelineContext::Pending& pd = ctx.pending_[i];
+      if (pd.kind == PipelineContext::Kind::Flow || pd.kind == PipelineContext::Kind::IcmpError) {
+        ctx.flows_.prefetch_slot(pd.key.proto, pd.hash);
+      }
+    }
     for (uint32_t i = 0; i < count; ++i) {
       PipelineContext::Pending& pd = ctx.pending_[i];
       pd.hit =
