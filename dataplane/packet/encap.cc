@@ -69,17 +69,19 @@ uint16_t finish64(uint64_t acc) noexcept {
   return checksum_finish(static_cast<uint32_t>(acc));
 }
 
-// One specialisation per outer family and encap type, so each path is straight-line code.
+// One specialisation per outer family and encap type, so each path is straight-line code
+// with a header of constant length (and one more for the egress VLAN tag).
 template <bool kOuterV6, bool kGue>
-EncapStatus encap(PacketBuf& pkt, const ParsedPacket& p, const EncapTarget& t,
+EncapStatus encap(PacketBuf& pkt, const ParsedPacket& p, const EncapPlan& plan,
                   uint64_t flow_hash) noexcept {
   constexpr uint32_t kOverhead =
       (kOuterV6 ? kIpv6HeaderLen : kIpv4HeaderLen) + (kGue ? kUdpHeaderLen : 0);
   const uint32_t inner_len = p.ip_total_len;
   if (uint64_t{p.l2_len} + inner_len > pkt.len) return EncapStatus::Malformed;
-  if (inner_len + kOverhead > t.mtu) return EncapStatus::TooBig;
+  if (inner_len + kOverhead > plan.mtu) return EncapStatus::TooBig;
 
-  const uint32_t eth_len = kEthHeaderLen + (t.egress_vlan != 0 ? kVlanTagLen : 0);
+  const bool vlan = plan.eth_len != kEthHeaderLen;
+  const uint32_t eth_len = vlan ? kEthHeaderLen + kVlanTagLen : kEthHeaderLen;
   const uint32_t new_headers = eth_len + kOverhead;
   // The new headers replace the client's Ethernet header (14 or 18 bytes); they are always
   // longer (at least 34 bytes), but stay correct if a caller ever passes a longer L2 header.
@@ -94,28 +96,24 @@ EncapStatus encap(PacketBuf& pkt, const ParsedPacket& p, const EncapTarget& t,
     pkt.adj(p.l2_len - new_headers);
   }
 
+  // The fixed bytes, in one copy of constant length.
   uint8_t* eth = pkt.data;
-  std::memcpy(eth, t.dst_mac.data(), 6);
-  std::memcpy(eth + 6, t.src_mac.data(), 6);
-  if (t.egress_vlan != 0) {
-    store_be16(eth + 12, kEtherTypeVlan);
-    store_be16(eth + 14, t.egress_vlan);
+  if (vlan) {
+    std::memcpy(eth, plan.header.data(), kEthHeaderLen + kVlanTagLen + kOverhead);
+  } else {
+    std::memcpy(eth, plan.header.data(), kEthHeaderLen + kOverhead);
   }
-  store_be16(eth + eth_len - 2, kOuterV6 ? kEtherTypeIpv6 : kEtherTypeIpv4);
 
   uint8_t* ip = eth + eth_len;
   const uint8_t l4_proto = kGue ? kProtoUdp : (p.is_v6 ? kProtoIpv6 : kProtoIpip);
   uint8_t* udp;
-  [[maybe_unused]] Source6 src6{};
+  [[maybe_unused]] uint64_t src_lo = 0;
   if constexpr (kOuterV6) {
     store_be32(ip, uint32_t{6} << 28 | uint32_t{p.tos} << 20 | encap_flow_label(flow_hash));
     store_be16(ip + 4, static_cast<uint16_t>(kOverhead - kIpv6HeaderLen + inner_len));
     ip[6] = l4_proto;
-    ip[7] = kEncapTtl;
-    src6 = source_v6(t, flow_hash);
-    store64_be(ip + 8, src6.hi);
-    store64_be(ip + 16, src6.lo);
-    std::memcpy(ip + 24, t.backend.data(), 16);
+    src_lo = plan.v6_source_lo | (source_hash_bits(flow_hash) & plan.v6_source_mask);
+    store64_be(ip + 16, src_lo);
     udp = ip + kIpv6HeaderLen;
   } else {
     // ID 0: we never fragment (TooBig above). DF follows the inner packet so path MTU
@@ -125,21 +123,20 @@ EncapStatus encap(PacketBuf& pkt, const ParsedPacket& p, const EncapTarget& t,
     // that disable DF across a path narrower than our egress MTU.
     const uint16_t total_len = static_cast<uint16_t>(kOverhead + inner_len);
     const uint16_t flags = (p.is_v6 || p.df) ? 0x4000 : 0;  // DF; fragment offset 0
-    const uint16_t ttl_proto = static_cast<uint16_t>(kEncapTtl << 8 | l4_proto);
-    const uint32_t src = source_v4(t, flow_hash);
-    const uint32_t dst = t.backend.v4_host();
-    ip[0] = 0x45;
+    const uint32_t src_bits =
+        static_cast<uint32_t>(source_hash_bits(flow_hash)) & plan.v4_source_mask;
+    const uint32_t src = plan.v4_source_fixed | src_bits;
     ip[1] = p.tos;
     store_be16(ip + 2, total_len);
-    store_be16(ip + 4, 0);  // ID
     store_be16(ip + 6, flags);
-    store_be16(ip + 8, ttl_proto);
+    ip[9] = l4_proto;
     store_be32(ip + 12, src);
-    store_be32(ip + 16, dst);
-    // The header checksum is summed from the field values rather than re-read from the bytes
-    // just stored: reading them back as words stalls on store forwarding.
-    const uint32_t sum = (uint32_t{0x4500} | p.tos) + total_len + flags + ttl_proto + (src >> 16) +
-                         (src & 0xffff) + (dst >> 16) + (dst & 0xffff);
+    // The checksum is summed from the field values rather than re-read from the bytes just
+    // stored (reading them back as words stalls on store forwarding): the fixed words come
+    // summed with the plan, and the source's hash bits (disjoint from its fixed bits) add
+    // word by word.
+    const uint32_t sum = plan.fixed_sum + p.tos + total_len + flags + l4_proto + (src_bits >> 16) +
+                         (src_bits & 0xffff);
     store_be16(ip + 10, checksum_finish(sum));
     udp = ip + kIpv4HeaderLen;
   }
@@ -148,17 +145,13 @@ EncapStatus encap(PacketBuf& pkt, const ParsedPacket& p, const EncapTarget& t,
     const uint32_t udp_len = kUdpHeaderLen + inner_len;
     const uint16_t sport = gue_source_port(flow_hash);
     store_be16(udp, sport);
-    store_be16(udp + 2, t.gue_port);
     store_be16(udp + 4, static_cast<uint16_t>(udp_len));
-    store_be16(udp + 6, 0);  // over IPv4: no checksum (RFC 768)
     if constexpr (kOuterV6) {
       // Mandatory over IPv6 (RFC 8200 section 8.1). The pseudo-header and UDP header are
-      // summed from their values (no reload of the bytes just stored); the inner packet is
+      // summed from their values (the fixed part comes with the plan); the inner packet is
       // summed from memory, which is the cost of this path (see checksum.h).
-      const uint8_t* backend = t.backend.data();
-      const uint64_t acc = word_sum(src6.hi) + word_sum(src6.lo) + word_sum(load64_be(backend)) +
-                           word_sum(load64_be(backend + 8)) + kProtoUdp + 2 * uint64_t{udp_len} +
-                           sport + t.gue_port + checksum_partial(udp + kUdpHeaderLen, inner_len);
+      const uint64_t acc = plan.fixed_sum + word_sum(src_lo) + 2 * uint64_t{udp_len} + sport +
+                           checksum_partial(udp + kUdpHeaderLen, inner_len);
       const uint16_t c = finish64(acc);
       store_be16(udp + 6, c == 0 ? 0xffff : c);
     }
@@ -170,14 +163,74 @@ EncapStatus encap(PacketBuf& pkt, const ParsedPacket& p, const EncapTarget& t,
 
 }  // namespace
 
+EncapPlan make_encap_plan(const EncapTarget& t) noexcept {
+  EncapPlan plan;
+  plan.outer_v6 = !t.backend.is_v4();
+  plan.gue = t.type == EncapType::Gue;
+  plan.mtu = t.mtu;
+  plan.eth_len = static_cast<uint8_t>(kEthHeaderLen + (t.egress_vlan != 0 ? kVlanTagLen : 0));
+  uint8_t* eth = plan.header.data();
+  std::memcpy(eth, t.dst_mac.data(), 6);
+  std::memcpy(eth + 6, t.src_mac.data(), 6);
+  if (t.egress_vlan != 0) {
+    store_be16(eth + 12, kEtherTypeVlan);
+    store_be16(eth + 14, t.egress_vlan);
+  }
+  store_be16(eth + plan.eth_len - 2, plan.outer_v6 ? kEtherTypeIpv6 : kEtherTypeIpv4);
+  uint8_t* ip = eth + plan.eth_len;
+  uint8_t* udp;
+  if (plan.outer_v6) {
+    plan.v6_source_mask = low_mask(t.source_v6_hash_bits > 64 ? 64 : t.source_v6_hash_bits);
+    const uint64_t hi = load64_be(t.source_v6.data());
+    plan.v6_source_lo = load64_be(t.source_v6.data() + 8) & ~plan.v6_source_mask;
+    ip[7] = kEncapTtl;
+    store64_be(ip + 8, hi);
+    std::memcpy(ip + 24, t.backend.data(), 16);
+    udp = ip + kIpv6HeaderLen;
+    if (plan.gue) {
+      const uint8_t* backend = t.backend.data();
+      const uint64_t acc = word_sum(hi) + word_sum(load64_be(backend)) +
+                           word_sum(load64_be(backend + 8)) + kProtoUdp + t.gue_port;
+      // Folded (not complemented) to 16 bits: the per-packet terms are added to it.
+      uint64_t a = acc;
+      a = (a & 0xffffffff) + (a >> 32);
+      a = (a & 0xffffffff) + (a >> 32);
+      plan.fixed_sum = checksum_fold(static_cast<uint32_t>(a));
+    }
+  } else {
+    const unsigned bits = t.source_v4_hash_bits > 32 ? 32 : t.source_v4_hash_bits;
+    plan.v4_source_mask = static_cast<uint32_t>(low_mask(bits));
+    const uint32_t src_fixed = t.source_v4.v4_host() & ~plan.v4_source_mask;
+    plan.v4_source_fixed = src_fixed;
+    const uint32_t dst = t.backend.v4_host();
+    ip[0] = 0x45;
+    ip[8] = kEncapTtl;
+    store_be32(ip + 12, src_fixed);
+    store_be32(ip + 16, dst);
+    plan.fixed_sum = 0x4500u + (uint32_t{kEncapTtl} << 8) + (src_fixed >> 16) +
+                     (src_fixed & 0xffff) + (dst >> 16) + (dst & 0xffff);
+    udp = ip + kIpv4HeaderLen;
+  }
+  if (plan.gue) {
+    ip[plan.outer_v6 ? 6 : 9] = kProtoUdp;
+    store_be16(udp + 2, t.gue_port);
+  }
+  return plan;
+}
+
+EncapStatus encapsulate(PacketBuf& pkt, const ParsedPacket& p, const EncapPlan& plan,
+                        uint64_t flow_hash) noexcept {
+  if (!plan.outer_v6) {
+    return plan.gue ? encap<false, true>(pkt, p, plan, flow_hash)
+                    : encap<false, false>(pkt, p, plan, flow_hash);
+  }
+  return plan.gue ? encap<true, true>(pkt, p, plan, flow_hash)
+                  : encap<true, false>(pkt, p, plan, flow_hash);
+}
+
 EncapStatus encapsulate(PacketBuf& pkt, const ParsedPacket& p, const EncapTarget& t,
                         uint64_t flow_hash) noexcept {
-  const bool gue = t.type == EncapType::Gue;
-  if (t.backend.is_v4()) {
-    return gue ? encap<false, true>(pkt, p, t, flow_hash)
-               : encap<false, false>(pkt, p, t, flow_hash);
-  }
-  return gue ? encap<true, true>(pkt, p, t, flow_hash) : encap<true, false>(pkt, p, t, flow_hash);
+  return encapsulate(pkt, p, make_encap_plan(t), flow_hash);
 }
 
 IpAddress encap_source(const EncapTarget& t, uint64_t flow_hash) noexcept {

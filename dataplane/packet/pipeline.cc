@@ -207,7 +207,7 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
       }
 
       const uint32_t ip_bytes = p.ip_total_len;
-      const EncapStatus st = encapsulate(burst[i], p, backend->target, pd.hash);
+      const EncapStatus st = encapsulate(burst[i], p, backend->plan, pd.hash);
       if (st == EncapStatus::Ok) [[likely]] {
         out[i] = Verdict::Forward;
         ++c.forwarded;

@@ -202,6 +202,7 @@ Result<std::shared_ptr<const Snapshot>> Snapshot::build(const StateSpec& unsorte
       t.src_mac = eg.src_mac;
       t.dst_mac = eg.dst_mac;
       t.egress_vlan = eg.vlan;
+      sb.plan = make_encap_plan(t);
       snap->backend_ids_.emplace_back(pending[p].key, handle);
     }
     sv.slots.resize(maglev->size());

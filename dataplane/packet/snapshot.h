@@ -82,6 +82,7 @@ struct SnapshotBackend {
   uint32_t vip = 0;                    // index of its VIP in this snapshot
   uint32_t weight = 0;
   EncapTarget target;
+  EncapPlan plan;  // make_encap_plan(target)
 };
 
 struct SnapshotVip {
