@@ -203,7 +203,8 @@ Result<DataplaneConfig> parse_dataplane_config(std::string_view toml_text,
       if (!pt)
         return fail(fmt::format("{}: each [[port]] must be a table", where(pn.source(), source)));
       Reader r(*pt, source, "port");
-      STEER_TRY(r.only({"vdev", "pci", "name", "queues", "rx_descriptors", "tx_descriptors"}));
+      STEER_TRY(
+          r.only({"vdev", "pci", "name", "queues", "rx_descriptors", "tx_descriptors", "mtu"}));
       PortConfig p;
       STEER_TRY(r.string("vdev", p.vdev));
       STEER_TRY(r.string("pci", p.pci));
@@ -211,6 +212,11 @@ Result<DataplaneConfig> parse_dataplane_config(std::string_view toml_text,
       STEER_TRY(r.uint("queues", 1024, p.queues));
       STEER_TRY(r.uint("rx_descriptors", 32768, p.rx_descriptors));
       STEER_TRY(r.uint("tx_descriptors", 32768, p.tx_descriptors));
+      STEER_TRY(r.uint("mtu", 16000, p.mtu));
+      if (p.mtu != 0 && p.mtu < 1280) {
+        return fail(fmt::format("{}: [[port]] mtu {} is below 1280 (IPv6's minimum)",
+                                where(pt->source(), source), p.mtu));
+      }
       const int named = !p.vdev.empty() + !p.pci.empty() + !p.name.empty();
       if (named != 1) {
         return fail(fmt::format("{}: a [[port]] needs exactly one of vdev, pci, name",

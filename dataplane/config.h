@@ -34,6 +34,10 @@ struct PortConfig {
   uint32_t queues = 0;  // RX/TX queue pairs; 0 = one per worker lcore (capped by device)
   uint16_t rx_descriptors = 1024;
   uint16_t tx_descriptors = 1024;
+  // Receive MTU (L3 bytes); 0 = the device's default (1500 on most NICs). Above what one
+  // mbuf holds (2048 bytes of frame), RX scatter and multi-segment TX are switched on, and
+  // the port fails to start on a device that offers neither (ports.cc).
+  uint16_t mtu = 0;
 
   // The ethdev name steer probes/looks up ("net_af_xdp0" of "net_af_xdp0,iface=lb0").
   std::string device_name() const;

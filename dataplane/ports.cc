@@ -26,6 +26,43 @@ std::vector<std::string> port_eal_args(const DataplaneConfig& config, const std:
   return args;
 }
 
+namespace {
+
+// Receive MTU `mtu` on a port, checked against the device's limits. A frame that can exceed
+// one mbuf's data room (2048 bytes: 1500-byte packets with a VLAN tag fit with room to spare)
+// arrives as a chain of mbufs, which most NICs do only with RX scatter on, and the worker
+// forwards such a frame with its chain kept (worker.cc, process_multi_segment), which needs
+// multi-segment TX: both are switched on where the device offers them. A device that offers
+// neither but takes frames this long (max_rx_pktlen; software devices such as net_pcap
+// chain on their own) is used as it is; one whose frames are shorter fails here.
+Result<void> configure_mtu(const std::string& name, uint16_t mtu, const rte_eth_dev_info& info,
+                           rte_eth_conf& conf) {
+  if (mtu < info.min_mtu || mtu > info.max_mtu) {
+    return fail(fmt::format("port {}: mtu {} is outside the device's {}..{}", name, mtu,
+                            info.min_mtu, info.max_mtu));
+  }
+  const uint32_t max_frame = uint32_t{mtu} + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
+  if (max_frame > info.max_rx_pktlen) {
+    return fail(fmt::format("port {}: mtu {} needs {}-byte frames, the device takes {} at most",
+                            name, mtu, max_frame, info.max_rx_pktlen));
+  }
+  conf.rxmode.mtu = mtu;
+  if (max_frame <= RTE_MBUF_DEFAULT_DATAROOM) return {};
+  conf.rxmode.offloads |= info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER;
+  conf.txmode.offloads |= info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  fmt::print(stderr,
+             "steer-dataplane: port {}: mtu {}, frames of up to {} bytes in {}-byte mbufs: "
+             "RX scatter {}, multi-segment TX {}\n",
+             name, mtu, max_frame, RTE_MBUF_DEFAULT_DATAROOM,
+             (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_SCATTER)
+                 ? "on"
+                 : "not offered (the device chains itself)",
+             (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) ? "on" : "not offered");
+  return {};
+}
+
+}  // namespace
+
 Result<void> setup_ports(Runtime& rt) {
   const uint32_t workers = static_cast<uint32_t>(rt.workers.size());
   for (const PortConfig& pc : rt.config.ports) {
@@ -61,6 +98,9 @@ Result<void> setup_ports(Runtime& rt) {
     }
 
     rte_eth_conf conf{};
+    if (pc.mtu != 0) {
+      if (auto r = configure_mtu(name, pc.mtu, info, conf); !r) return r;
+    }
     if (queues > 1) {
       conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
       conf.rx_adv_conf.rss_conf.rss_key = nullptr;

@@ -41,7 +41,7 @@ using steer::testing::Bytes;
 class DataplaneProcess {
  public:
   // Starts steer-dataplane on one net_pcap port reading `in`, writing `out`, with egress MTU
-  // `mtu`.
+  // `mtu`; above 1500 the port's receive MTU is set to it too (jumbo frames).
   DataplaneProcess(const fs::path& dir, const fs::path& in, const fs::path& out,
                    uint16_t mtu = 1500)
       : dir_(dir) {
@@ -59,6 +59,7 @@ flow_table_size = 65536
 state_file = "{}"
 [[port]]
 vdev = "net_pcap0,rx_pcap={},tx_pcap={}"
+{}
 [egress]
 source_mac = "{}"
 gateway_mac = "{}"
@@ -69,7 +70,8 @@ source_v6_hash_bits = 16
 mtu = {}
 )",
                        socket_, (dir / "state.json").string(), in.string(), out.string(),
-                       steer::testing::kLbMac, steer::testing::kRouterMac, mtu);
+                       mtu > 1500 ? fmt::format("mtu = {}", mtu) : "", steer::testing::kLbMac,
+                       steer::testing::kRouterMac, mtu);
     StateSpec spec = steer::testing::lab_state();
     spec.egress.mtu = mtu;
     std::ofstream(dir / "state.json") << state_to_json(spec, 0);

@@ -18,6 +18,7 @@ vdev = "net_af_xdp0,iface=lb0,start_queue=0"
 [[port]]
 name = "net_pcap0"
 queues = 2
+mtu = 9000
 [egress]
 mtu = 1600
 gateway = "10.0.1.1"
@@ -37,6 +38,8 @@ source_v6 = "fd00::2"
   EXPECT_EQ(c->ports[1].device_name(), "net_pcap0");
   EXPECT_EQ(c->ports[1].af_xdp_iface(), "");
   EXPECT_EQ(c->ports[1].queues, 2u);
+  EXPECT_EQ(c->ports[0].mtu, 0u);  // the device's default
+  EXPECT_EQ(c->ports[1].mtu, 9000u);
   EXPECT_EQ(c->egress.mtu, 1600);
   EXPECT_EQ(c->egress.gateway->to_string(), "10.0.1.1");
   EXPECT_EQ(c->egress.source_v4_hash_bits, 4);
@@ -64,6 +67,10 @@ TEST(DataplaneConfig, ErrorsCarryFileLineColumn) {
       {"[[port]]\nname = \"x\"\ncolour = 1\n[egress]\ngateway = \"1.2.3.4\"\n",
        "t.toml:3:10: unknown key 'port.colour'"},
       {"[api]\nmode = \"0999\"\n", "'api.mode' must be an octal mode"},
+      {"[[port]]\nname = \"x\"\nmtu = 1000\n[egress]\ngateway = \"1.2.3.4\"\n",
+       "t.toml:1:1: [[port]] mtu 1000 is below 1280"},
+      {"[[port]]\nname = \"x\"\nmtu = 20000\n[egress]\ngateway = \"1.2.3.4\"\n",
+       "t.toml:3:7: 'port.mtu' must be an integer 0..16000"},
   };
   for (const Case& c : cases) {
     auto r = parse_dataplane_config(c.text, "t.toml");
