@@ -8,6 +8,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 
 #include "dataplane/runtime.h"
 
@@ -182,6 +183,8 @@ int worker_main(void* arg) {
         mbufs[usable] = m;
         PacketBuf& b = bufs[usable];
         b.data = rte_pktmbuf_mtod(m, uint8_t*);
+        // The headers' line, for the parse pass: a NIC's DMA leaves it in the LLC at best.
+        rte_prefetch0(b.data);
         b.len = m->data_len;
         b.headroom = rte_pktmbuf_headroom(m);
         b.tailroom = rte_pktmbuf_tailroom(m);
