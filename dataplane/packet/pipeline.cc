@@ -50,27 +50,31 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
   const uint64_t seed = snap.flow_hash_seed();
   const VipTable& vips = snap.vip_table();
 
+  // Raw pointers: through the vectors every access reloads their data pointer (the stores to
+  // packet bytes may alias it as far as the compiler knows).
+  ParsedPacket* const parsed = ctx.parsed_.data();
+  PipelineContext::Pending* const pending = ctx.pending_.data();
   for (uint32_t base = 0; base < n; base += kMaxBurst) {
     const uint32_t count = n - base < kMaxBurst ? n - base : kMaxBurst;
     PacketBuf* burst = pkts + base;
     Verdict* out = verdicts + base;
+    c.rx += count;
 
     auto drop = [&](uint32_t i, DropReason r) {
       out[i] = Verdict::Drop;
       ++c.drops[static_cast<size_t>(r)];
-      ctx.pending_[i].kind = PipelineContext::Kind::Done;
+      pending[i].kind = PipelineContext::Kind::Done;
     };
     auto done = [&](uint32_t i, Verdict v) {
       out[i] = v;
-      ctx.pending_[i].kind = PipelineContext::Kind::Done;
+      pending[i].kind = PipelineContext::Kind::Done;
       if (v == Verdict::Pass) ++c.passed;  // replies are counted by kind at the call
     };
 
     // Pass 1: parse, classify, hash, prefetch.
     for (uint32_t i = 0; i < count; ++i) {
-      ++c.rx;
-      ParsedPacket& p = ctx.parsed_[i];
-      PipelineContext::Pending& pd = ctx.pending_[i];
+      ParsedPacket& p = parsed[i];
+      PipelineContext::Pending& pd = pending[i];
       DropReason reason{};
       const ParseStatus st = parse(burst[i].data, burst[i].len, p, reason);
       if (st == ParseStatus::NotIp) {
@@ -111,15 +115,16 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
           drop(i, DropReason::TruncatedIcmpInner);
           continue;
         }
-        pd.key = swapped_inner_key(p);
-        pd.vip = vips.lookup(pd.key);
+        pd.swapped = swapped_inner_key(p);
+        pd.key = &pd.swapped;
+        pd.vip = vips.lookup(pd.swapped);
         if (pd.vip == kNoVip) {
           drop(i, DropReason::IcmpErrorNoFlow);
           continue;
         }
         pd.kind = PipelineContext::Kind::IcmpError;
       } else if (p.is_fragment) {
-        pd.key = p.key;
+        pd.key = &p.key;
         pd.vip = vips.lookup_any_port(p.key.dst, p.key.proto);
         if (pd.vip == kNoVip) {
           done(i, Verdict::Pass);
@@ -133,12 +138,12 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
         const FlowHashMode mode = snap.vip(pd.vip).hash_mode == FlowHashMode::SourceOnly
                                       ? FlowHashMode::SourceOnly
                                       : FlowHashMode::ThreeTuple;
-        pd.vip_hash = hashing::flow_hash(pd.key, mode, seed);
+        pd.vip_hash = hashing::flow_hash(*pd.key, mode, seed);
         pd.hash = pd.vip_hash;
         continue;  // stateless: no flow-table bucket to prefetch
       } else {
-        pd.key = p.key;
-        pd.vip = vips.lookup(pd.key);
+        pd.key = &p.key;
+        pd.vip = vips.lookup(p.key);
         if (pd.vip == kNoVip) {
           done(i, Verdict::Pass);
           continue;
@@ -149,10 +154,10 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
         }
         pd.kind = PipelineContext::Kind::Flow;
       }
-      pd.hash = hashing::flow_hash(pd.key, FlowHashMode::FiveTuple, seed);
+      pd.hash = hashing::flow_hash(*pd.key, FlowHashMode::FiveTuple, seed);
       const FlowHashMode mode = snap.vip(pd.vip).hash_mode;
       pd.vip_hash =
-          mode == FlowHashMode::FiveTuple ? pd.hash : hashing::flow_hash(pd.key, mode, seed);
+          mode == FlowHashMode::FiveTuple ? pd.hash : hashing::flow_hash(*pd.key, mode, seed);
       ctx.flows_.prefetch(pd.hash);
     }
 
@@ -160,30 +165,30 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
     // arrived during pass 1), then every flow-table lookup back to back: a hit reads two
     // lines, and neither waits on memory behind another packet's work.
     for (uint32_t i = 0; i < count; ++i) {
-      const PipelineContext::Pending& pd = ctx.pending_[i];
+      const PipelineContext::Pending& pd = pending[i];
       if (pd.kind == PipelineContext::Kind::Flow || pd.kind == PipelineContext::Kind::IcmpError) {
-        ctx.flows_.prefetch_slot(pd.key.proto, pd.hash);
+        ctx.flows_.prefetch_slot(pd.key->proto, pd.hash);
       }
     }
     for (uint32_t i = 0; i < count; ++i) {
-      PipelineContext::Pending& pd = ctx.pending_[i];
+      PipelineContext::Pending& pd = pending[i];
       pd.hit =
           (pd.kind == PipelineContext::Kind::Flow || pd.kind == PipelineContext::Kind::IcmpError) &&
-          ctx.flows_.lookup(pd.key, pd.hash, now_ms, pd.handle);
+          ctx.flows_.lookup(*pd.key, pd.hash, now_ms, pd.handle);
     }
 
     // Pass 3: choose the backend and rewrite.
     bool inserted = false;  // a flow created in this burst may have missed in pass 2
     for (uint32_t i = 0; i < count; ++i) {
-      PipelineContext::Pending& pd = ctx.pending_[i];
+      PipelineContext::Pending& pd = pending[i];
       if (pd.kind == PipelineContext::Kind::Done) continue;
-      const ParsedPacket& p = ctx.parsed_[i];
+      const ParsedPacket& p = parsed[i];
       const SnapshotVip& vip = snap.vip(pd.vip);
       const SnapshotBackend* backend = nullptr;
       bool is_new = false;
 
       if (!pd.hit && inserted && pd.kind != PipelineContext::Kind::Fragment) {
-        pd.hit = ctx.flows_.lookup(pd.key, pd.hash, now_ms, pd.handle);
+        pd.hit = ctx.flows_.lookup(*pd.key, pd.hash, now_ms, pd.handle);
       }
       if (pd.hit) {
         backend = snap.backend(pd.handle);
@@ -200,7 +205,7 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
           continue;
         }
         if (pd.kind == PipelineContext::Kind::Flow) {
-          ctx.flows_.insert(pd.key, pd.hash, now_ms, handle);
+          ctx.flows_.insert(*pd.key, pd.hash, now_ms, handle);
           is_new = true;
           inserted = true;
         }

@@ -115,11 +115,12 @@ class PipelineContext {
   struct Pending {
     Kind kind;
     uint32_t vip;
-    uint64_t hash;      // 5-tuple hash: flow-table bucket and signature
-    uint64_t vip_hash;  // the VIP's hash mode (Maglev slot); == hash for 5-tuple VIPs
-    FlowKey key;        // the flow (for ICMP errors: the embedded tuple, swapped)
-    bool hit;           // pass 2 found the flow in the table
-    uint32_t handle;    // its backend handle, when hit
+    uint64_t hash;       // 5-tuple hash: flow-table bucket and signature
+    uint64_t vip_hash;   // the VIP's hash mode (Maglev slot); == hash for 5-tuple VIPs
+    const FlowKey* key;  // the flow: the parsed key, or `swapped` for an ICMP error
+    FlowKey swapped;     // ICMP errors: the embedded tuple, swapped (the flow it is about)
+    bool hit;            // pass 2 found the flow in the table
+    uint32_t handle;     // its backend handle, when hit
   };
 
   FlowTable flows_;
