@@ -23,7 +23,11 @@ namespace steer::dataplane {
   X(BadIpv4Ihl, "bad_ipv4_ihl", "IPv4 IHL below 5 or past the end of the frame")                  \
   X(BadIpv4TotalLength, "bad_ipv4_total_length",                                                  \
     "IPv4 total length shorter than the header or longer than the frame")                         \
-  X(BadIpv4Fragment, "bad_ipv4_fragment", "IPv4 fragment with an impossible offset/length")       \
+  X(BadIpv4Fragment, "bad_ipv4_fragment",                                                         \
+    "IPv4 fragment past 65535 bytes, non-last with no data or not 8n bytes, or TCP at offset 1 "  \
+    "(RFC 791 3.2, RFC 1858 3.4)")                                                                \
+  X(BadIpv4Options, "bad_ipv4_options",                                                           \
+    "IPv4 option with a length below 2 or past the end of the header (RFC 791 3.1)")              \
   /* IPv6 */                                                                                      \
   X(TruncatedIpv6, "truncated_ipv6", "IPv6 header cut short")                                     \
   X(BadIpv6Version, "bad_ipv6_version", "EtherType IPv6 but version field is not 6")              \
