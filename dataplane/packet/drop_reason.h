@@ -58,8 +58,8 @@ namespace steer::dataplane {
   X(Ipv4SourceRoute, "ipv4_source_route",                                                         \
     "IPv4 packet to a VIP with a loose or strict source-route option (RFC 7126 4.3, 4.4)")        \
   X(BadTcpFlags, "bad_tcp_flags",                                                                 \
-    "TCP segment to a VIP with flags no stack sends (SYN+FIN, SYN+RST, none, FIN+PSH+URG "        \
-    "without ACK): a scan")                                                                       \
+    "TCP segment to a VIP with flags no stack sends (SYN+FIN, SYN+RST, none of SYN/RST/ACK, "     \
+    "FIN+PSH+URG without ACK): a scan")                                                           \
   X(ZeroPort, "zero_port", "TCP/UDP packet to a VIP with source or destination port 0: a scan")   \
   /* classification and forwarding */                                                             \
   X(IcmpErrorNoFlow, "icmp_error_no_flow",                                                        \

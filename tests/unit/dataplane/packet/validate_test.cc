@@ -199,6 +199,24 @@ TEST(Validate, TcpFlagsNoStackSendsAreDropped) {
   }
 }
 
+TEST(Validate, TcpSegmentsWithoutSynRstOrAckAreDropped) {
+  // RFC 9293 3.10.7: every segment but a SYN or a RST carries ACK; the rest is a scan (FIN
+  // scan, null scan, xmas) whatever else it sets.
+  for (uint8_t flags : {0x01, 0x08, 0x20, 0x09, 0x21, 0x28, 0x29, 0x41, 0x81, 0xc1}) {
+    EXPECT_EQ(
+        verdict(PacketBuilder().eth().ipv4(kClient, kVip).tcp(40000, 80, {.flags = flags}).build()),
+        DropReason::BadTcpFlags)
+        << int(flags);
+  }
+  // A RST needs no ACK (RFC 9293 3.10.7.3), nor does a SYN.
+  for (uint8_t flags : {0x04, 0x0c, 0x02, 0x22, 0x42}) {
+    EXPECT_EQ(
+        verdict(PacketBuilder().eth().ipv4(kClient, kVip).tcp(40000, 80, {.flags = flags}).build()),
+        std::nullopt)
+        << int(flags);
+  }
+}
+
 TEST(Validate, PortZeroIsDropped) {
   EXPECT_EQ(verdict(PacketBuilder().eth().ipv4(kClient, kVip).tcp(0, 80).build()),
             DropReason::ZeroPort);
