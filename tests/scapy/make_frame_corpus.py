@@ -920,7 +920,9 @@ def icmp_cases(c):
                     (17, "address mask request"), (40, "photuris"), (42, "extended echo"),
                     (200, "unassigned")):
         c.drop("v4-icmp-type-%d" % t, "ICMP type %d (%s) to a VIP address" % (t, what), r792,
-               "icmp_unsupported", v4(flags="") / ICMP(type=t, code=0) / Raw(b"\x00" * 20))
+               "icmp_unsupported",
+               v4(flags="") / ICMP(type=t, code=0, ts_ori=0, ts_rx=0, ts_tx=0) /
+               Raw(b"\x00" * 20))  # timestamps fixed: scapy's default is the time of day
     for t, what in ((129, "echo reply"), (100, "private experimentation"),
                     (139, "node information query"), (144, "home agent discovery"),
                     (160, "extended echo"), (255, "reserved")):
