@@ -23,7 +23,11 @@ namespace steer::dataplane {
   X(BadIpv4Ihl, "bad_ipv4_ihl", "IPv4 IHL below 5 or past the end of the frame")                  \
   X(BadIpv4TotalLength, "bad_ipv4_total_length",                                                  \
     "IPv4 total length shorter than the header or longer than the frame")                         \
-  X(BadIpv4Fragment, "bad_ipv4_fragment", "IPv4 fragment with an impossible offset/length")       \
+  X(BadIpv4Fragment, "bad_ipv4_fragment",                                                         \
+    "IPv4 fragment past 65535 bytes, non-last with no data or not 8n bytes, or TCP at offset 1 "  \
+    "(RFC 791 3.2, RFC 1858 3.4)")                                                                \
+  X(BadIpv4Options, "bad_ipv4_options",                                                           \
+    "IPv4 option with a length below 2 or past the end of the header (RFC 791 3.1)")              \
   /* IPv6 */                                                                                      \
   X(TruncatedIpv6, "truncated_ipv6", "IPv6 header cut short")                                     \
   X(BadIpv6Version, "bad_ipv6_version", "EtherType IPv6 but version field is not 6")              \
@@ -54,8 +58,8 @@ namespace steer::dataplane {
   X(Ipv4SourceRoute, "ipv4_source_route",                                                         \
     "IPv4 packet to a VIP with a loose or strict source-route option (RFC 7126 4.3, 4.4)")        \
   X(BadTcpFlags, "bad_tcp_flags",                                                                 \
-    "TCP segment to a VIP with flags no stack sends (SYN+FIN, SYN+RST, none, FIN+PSH+URG "        \
-    "without ACK): a scan")                                                                       \
+    "TCP segment to a VIP with flags no stack sends (SYN+FIN, SYN+RST, none of SYN/RST/ACK, "     \
+    "FIN+PSH+URG without ACK): a scan")                                                           \
   X(ZeroPort, "zero_port", "TCP/UDP packet to a VIP with source or destination port 0: a scan")   \
   /* classification and forwarding */                                                             \
   X(IcmpErrorNoFlow, "icmp_error_no_flow",                                                        \

@@ -114,11 +114,13 @@ bool walk_ipv6_chain(const ByteView& v, uint32_t off, uint8_t nh, Ipv6Chain& c,
   }
 }
 
-// Ports of a TCP/UDP header at `l4` into `k` (network order); other protocols have none.
-// False when the protocol has ports and they are not inside `v`.
+// Ports of a quoted TCP/UDP header at `l4` into `k` (network order); other protocols have
+// none. False when the protocol has ports and the quote lacks the first 8 bytes of its header:
+// an ICMP error quotes the IP header and at least 64 bits of data (RFC 792, RFC 1812
+// 4.3.2.3, RFC 4443 2.4(c)).
 bool read_inner_ports(const ByteView& v, uint32_t l4, uint8_t proto, FlowKey& k) noexcept {
   if (proto != kProtoTcp && proto != kProtoUdp) return true;
-  const auto p = v.window<4>(l4);
+  const auto p = v.window<8>(l4);
   if (!p) return false;
   p->copy_to<0, 2>(&k.src_port_be);
   p->copy_to<2, 2>(&k.dst_port_be);
@@ -176,25 +178,32 @@ ParseStatus parse_icmp(const ByteView& v, uint32_t l4, bool is_v6, ParsedPacket&
   return ParseStatus::Ok;
 }
 
-// True when the IPv4 options in [off, end) of `v` hold a loose or strict source route
-// (types 131, 137). The walk stops at end-of-list or at an option whose length is impossible:
-// what follows cannot be read as options.
-bool has_source_route(const ByteView& v, uint32_t off, uint32_t end) noexcept {
+// What the IPv4 options in [off, end) of `v` hold. Every option but end-of-list (0) and
+// no-operation (1) has a length byte of at least 2 that must stay inside the header (RFC 791
+// 3.1); a list that breaks this cannot be walked, and the header is malformed. The walk ends
+// at end-of-list: what follows is padding.
+enum class Ipv4Options : uint8_t { Plain, SourceRoute, Malformed };
+
+Ipv4Options walk_ipv4_options(const ByteView& v, uint32_t off, uint32_t end) noexcept {
+  bool source_route = false;
   while (off < end) {
     const auto t = v.window<1>(off);
-    if (!t) return false;
+    if (!t) return Ipv4Options::Malformed;
     const uint8_t type = t->u8<0>();
-    if (type == 0) return false;  // end of option list
-    if (type == 1) {              // no operation
+    if (type == 0) break;  // end of option list
+    if (type == 1) {       // no operation
       ++off;
       continue;
     }
-    if (type == 131 || type == 137) return true;
+    if (off + 1 >= end) return Ipv4Options::Malformed;  // no room for the length byte
     const auto l = v.window<2>(off);
-    if (!l || l->u8<1>() < 2) return false;
-    off += l->u8<1>();
+    if (!l) return Ipv4Options::Malformed;
+    const uint32_t len = l->u8<1>();
+    if (len < 2 || len > end - off) return Ipv4Options::Malformed;
+    if (type == 131 || type == 137) source_route = true;  // LSRR, SSRR
+    off += len;
   }
-  return false;
+  return source_route ? Ipv4Options::SourceRoute : Ipv4Options::Plain;
 }
 
 // L4 of a first or unfragmented packet; `v` ends where the IP datagram ends.
@@ -253,8 +262,11 @@ inline ParseStatus parse_ipv4(const ByteView& frame, uint32_t off, ParsedPacket&
   put_v4_mapped<20, 12>(*ip, out.key.src);
   put_v4_mapped<20, 16>(*ip, out.key.dst);
   out.key.proto = out.proto;
-  if (ihl > 20) [[unlikely]]
-    out.ipv4_source_route = has_source_route(frame, off + 20, off + ihl);
+  if (ihl > 20) [[unlikely]] {
+    const Ipv4Options o = walk_ipv4_options(frame, off + 20, off + ihl);
+    if (o == Ipv4Options::Malformed) return drop(reason, DropReason::BadIpv4Options);
+    out.ipv4_source_route = o == Ipv4Options::SourceRoute;
+  }
 
   if (flags_offset & 0x3fff) {  // MF or a non-zero offset
     const uint16_t frag_offset = flags_offset & 0x1fff;
@@ -263,7 +275,11 @@ inline ParseStatus parse_ipv4(const ByteView& frame, uint32_t off, ParsedPacket&
     out.is_fragment = true;
     out.frag_offset = frag_offset;
     out.more_fragments = more;
-    if (uint32_t(frag_offset) * 8 + data > kMaxIpDatagram || (more && data == 0))
+    // RFC 791 3.2: every fragment but the last carries a multiple of 8 bytes, and none
+    // reaches past 65535 bytes. RFC 1858 3.4: a TCP fragment at offset 1 (8 bytes) can only
+    // serve to overwrite the first fragment's TCP flags.
+    if (uint32_t(frag_offset) * 8 + data > kMaxIpDatagram ||
+        (more && (data == 0 || data % 8 != 0)) || (frag_offset == 1 && out.proto == kProtoTcp))
       return drop(reason, DropReason::BadIpv4Fragment);
     if (frag_offset != 0) return ParseStatus::Ok;  // no L4 header in this fragment
     out.first_fragment = true;

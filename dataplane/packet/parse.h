@@ -105,12 +105,18 @@ struct ParsedPacket {
 // - IPv6 type-0 routing header with segments left > 0: Drop Ipv6RoutingType0 (RFC 5095 3);
 //   one with segments left 0 is walked like any other header. Packets quoted in ICMP errors
 //   are not held to this.
-// - IPv4 options are not validated, only searched for a source route (ipv4_source_route); the
-//   caller decides what to do with it.
+// - IPv4 fragments: Drop BadIpv4Fragment when a fragment reaches past 65535 bytes, when one
+//   with MF set carries no data or a length that is not a multiple of 8 (RFC 791 3.2), and for
+//   a TCP fragment at offset 1 (RFC 1858 3.4: it can only overwrite the TCP flags).
+// - IPv4 options: every option but end-of-list and no-operation needs a length of at least 2
+//   that stays inside the header, else Drop BadIpv4Options (RFC 791 3.1); the walk ends at
+//   end-of-list. Their content is not validated, only searched for a source route
+//   (ipv4_source_route); the caller decides what to do with it.
 // - ICMP/ICMPv6: ports are 0 (echo identifiers are not used). For an error (ICMPv4 3, 11, 12;
 //   ICMPv6 1-4) the embedded packet of the same family is parsed — IPv4 header with options,
 //   or IPv6 header and extension headers (same walk and bound) — and its ports read from its
-//   L4 header (4 bytes suffice). If the embedded packet is too short or malformed to give that
+//   L4 header, of which the quote must hold the first 8 bytes (RFC 792: the IP header and 64
+//   bits of data). If the embedded packet is too short or malformed to give that
 //   tuple, the result is still Ok with has_inner = false: the caller drops it as
 //   TruncatedIcmpInner only if it was addressed to a VIP. An embedded non-first fragment gives
 //   a tuple with ports 0.

@@ -20,7 +20,9 @@ bool all_zero(const uint8_t* p, int n) noexcept {
 
 bool bad_tcp_flags(uint8_t flags) noexcept {
   const uint8_t f = flags & 0x3f;  // CWR and ECE say nothing about the combination
-  if (f == 0) return true;         // null scan
+  // Only a SYN or a RST may lack ACK (RFC 9293 3.10.7): this is the null scan (no flag), the
+  // FIN scan and any other lone FIN/PSH/URG mix.
+  if (!(f & (kTcpSyn | kTcpRst | kTcpAck))) return true;
   if ((f & kTcpSyn) && (f & (kTcpFin | kTcpRst))) return true;
   const uint8_t xmas = kTcpFin | kTcpPsh | kTcpUrg;
   return (f & xmas) == xmas && !(f & kTcpAck);

@@ -33,8 +33,8 @@ bool is_bad_source(const uint8_t* src, bool is_v6) noexcept;
 // Checked in order: Ethernet destination a group address (L2GroupAddress), source address
 // (BadSourceAddress), TTL / hop limit 0 (ZeroTtl), IPv4 source route (Ipv4SourceRoute); then,
 // when the TCP/UDP header is visible (unfragmented or first fragment): TCP flags no stack
-// sends (BadTcpFlags: SYN+FIN, SYN+RST, no flag at all, FIN+PSH+URG without ACK) and port 0
-// on either side (ZeroPort).
+// sends (BadTcpFlags: SYN+FIN, SYN+RST, none of SYN/RST/ACK — null and FIN scans —, and
+// FIN+PSH+URG without ACK) and port 0 on either side (ZeroPort).
 std::optional<DropReason> check_vip_packet(const uint8_t* frame, const ParsedPacket& p) noexcept;
 
 }  // namespace steer::dataplane

@@ -1,6 +1,8 @@
 // steer-dataplane as a process on net_pcap ports: frames in from a pcap file, frames out to
-// another, compared byte for byte with the outputs the packet fixtures define; and a corpus
-// of malformed frames, counted by reason, that must never bring the process down.
+// another, compared byte for byte with the outputs the packet fixtures define; the frame
+// corpus (tests/corpus/frames.json), counted by verdict and reason as its entries say and sent
+// byte for byte as the packet core makes it; and a corpus of malformed frames, counted by
+// reason, that must never bring the process down.
 //
 // Each case writes its files into a fresh temporary directory, starts the real binary
 // ($STEER_DATAPLANE) with the lab state as its saved state file (so the state is in place
@@ -25,6 +27,7 @@
 
 #include "dataplane/state_json.h"
 #include "testing/support/fixtures.h"
+#include "testing/support/frame_corpus.h"
 #include "testing/support/pcap_file.h"
 #include "testing/support/pipeline_harness.h"
 #include "tools/steerctl/client.h"
@@ -294,6 +297,81 @@ TEST_F(PcapTest, JumboFramesInSeveralMbufsAreForwardedWhole) {
   ASSERT_EQ(out->size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(steer::testing::to_hex((*out)[i]), steer::testing::to_hex(expected[i])) << i;
+  }
+}
+
+// The frame corpus through the real process, in one pcap: every frame is received and lands
+// in the counter its entry names (per drop reason, and the forwarded, replied and passed
+// totals); what goes out is, frame by frame and in order, what the packet core in this
+// process makes of the forward and reply entries. Frames larger than an mbuf arrive as chains
+// and take the worker's multi-segment path.
+TEST_F(PcapTest, FrameCorpusCountedByVerdictAndReasonAndSentByteForByte) {
+  const char* root = std::getenv("STEER_SOURCE_ROOT");
+  ASSERT_NE(root, nullptr);
+  auto corpus = steer::testing::load_frame_corpus(steer::testing::frame_corpus_path(root));
+  ASSERT_TRUE(corpus) << corpus.error().message;
+  std::vector<Bytes> in;
+  std::map<std::string, uint64_t> want_drops;
+  uint64_t want_forwarded = 0, want_replied = 0, want_passed = 0;
+  for (const auto& f : *corpus) {
+    in.push_back(f.bytes);
+    switch (f.verdict) {
+      case Verdict::Forward:
+        ++want_forwarded;
+        break;
+      case Verdict::Reply:
+        ++want_replied;
+        break;
+      case Verdict::Pass:
+        ++want_passed;
+        break;
+      case Verdict::Drop:
+        ++want_drops[std::string(drop_reason_name(f.reason))];
+        break;
+    }
+  }
+  // The expected output: the packet core over the same frames, in order.
+  auto snap = steer::testing::must_build(steer::testing::lab_state(), nullptr, 1);
+  auto ctx = PipelineContext::create(PipelineConfig{{.capacity = 65536}});
+  ASSERT_TRUE(ctx);
+  std::vector<Bytes> expected;
+  std::vector<std::string> expected_names;
+  for (const auto& f : *corpus) {
+    auto r = steer::testing::run_one(*ctx, *snap, f.bytes);
+    ASSERT_EQ(int(r.verdict), int(f.verdict)) << f.name << " (see the packet unit test)";
+    if (r.verdict == Verdict::Forward || r.verdict == Verdict::Reply) {
+      expected.push_back(r.out);
+      expected_names.push_back(f.name);
+    }
+  }
+
+  ASSERT_TRUE(steer::testing::write_pcap(dir_ / "in.pcap", in));
+  DataplaneProcess dp(dir_, dir_ / "in.pcap", dir_ / "out.pcap");
+  auto stats = dp.wait_for_rx(in.size());
+  ASSERT_TRUE(stats) << stats.error().message << "\n" << dp.log();
+  const json& t = (*stats)["totals"];
+  EXPECT_EQ(t["rx"].get<uint64_t>(), in.size());
+  EXPECT_EQ(t["forwarded"].get<uint64_t>() + t["replied"].get<uint64_t>() +
+                t["passed"].get<uint64_t>() + t["dropped"].get<uint64_t>(),
+            t["rx"].get<uint64_t>());
+  EXPECT_EQ(t["forwarded"].get<uint64_t>(), want_forwarded);
+  EXPECT_EQ(t["replied"].get<uint64_t>(), want_replied);
+  EXPECT_EQ(t["passed"].get<uint64_t>(), want_passed);
+  EXPECT_GT(t["multi_segment"].get<uint64_t>(), 0u) << "no frame took the multi-segment path";
+  for (size_t i = 0; i < kDropReasonCount; ++i) {
+    const std::string name(kDropReasonNames[i]);
+    EXPECT_EQ((*stats)["drops"][name].get<uint64_t>(), want_drops[name]) << name;
+  }
+  auto status = dp.request("status");
+  ASSERT_TRUE(status) << status.error().message;
+  EXPECT_TRUE((*status)["alive"].get<bool>());
+  ASSERT_EQ(dp.stop(), 0) << dp.log();
+  auto out = steer::testing::read_pcap(dir_ / "out.pcap");
+  ASSERT_TRUE(out) << out.error().message;
+  ASSERT_EQ(out->size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(steer::testing::to_hex((*out)[i]), steer::testing::to_hex(expected[i]))
+        << "entry " << expected_names[i];
   }
 }
 

@@ -137,7 +137,7 @@ def quote_v4(quote):
     sport = dport = 0
     if ip.frag == 0 and ip.proto in (6, 17):
         l4 = quote[ihl:]
-        if len(l4) < 4:
+        if len(l4) < 8:  # RFC 792: the IP header and 64 bits of data
             return None
         hdr = (TCP if ip.proto == 6 else UDP)(l4 + b"\x00" * 20)
         sport, dport = hdr.sport, hdr.dport
@@ -181,7 +181,7 @@ def quote_v6(quote):
     sport = dport = 0
     if not non_first and nh in (6, 17):
         l4 = quote[end:]
-        if len(l4) < 4:
+        if len(l4) < 8:  # RFC 792: the IP header and 64 bits of data
             return None
         hdr = (TCP if nh == 6 else UDP)(l4 + b"\x00" * 20)
         sport, dport = hdr.sport, hdr.dport
@@ -229,6 +229,10 @@ def expect_ok(frame):
                  first_fragment=mf and frag == 0)
         src, dst, proto, l4 = ip.src, ip.dst, ip.proto, (None if frag else ip.payload)
         is_v6 = False
+        # RFC 791 3.2: non-last fragments carry 8n bytes; RFC 1858 3.4: no TCP at offset 1.
+        data = ip.len - ip.ihl * 4
+        if (mf and data % 8) or (frag == 1 and proto == 6):
+            return expect_drop("bad_ipv4_fragment")
     else:
         ip6 = layer
         if not isinstance(ip6, IPv6):
@@ -473,10 +477,17 @@ class Gen:
     def fragments(self, n):
         for i in range(n):
             # IPv4 first fragment (ports), later fragment (no ports).
-            p = self.l2() / self.ip4(flags="MF", frag=0) / (self.l4() or UDP())
+            # Padded to 8n bytes, as every fragment but the last (RFC 791 3.2).
+            l4 = self.l4() or UDP()
+            proto = 6 if isinstance(l4, TCP) else 17
+            l4 = bytes(l4)
+            l4 += b"\x00" * (-len(l4) % 8)
+            p = self.l2() / self.ip4(flags="MF", frag=0, proto=proto) / Raw(l4)
             self.add("ipv4-frag-first-%d" % i, bytes(p))
             off = self.r.randint(1, 8000)
             body = self.data(1, min(200, 65535 - off * 8))
+            if len(body) >= 8:
+                body = body[:len(body) // 8 * 8]
             p = self.l2() / self.ip4(flags=self.r.choice(["MF", ""]), frag=off,
                                      proto=self.r.choice([6, 17, 1])) / Raw(body)
             self.add("ipv4-frag-later-%d" % i, bytes(p))

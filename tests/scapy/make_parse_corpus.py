@@ -36,7 +36,8 @@ def main():
 
     os.makedirs(args.out, exist_ok=True)
     for old in os.listdir(args.out):
-        if old.endswith(".bin"):
+        # corpus-*.bin: the frame corpus's seeds (make_frame_corpus.py), kept.
+        if old.endswith(".bin") and not old.startswith("corpus-"):
             os.remove(os.path.join(args.out, old))
 
     taken = {}

@@ -198,6 +198,12 @@ Bytes with_byte(Bytes frame, size_t off, uint8_t v) {
   return frame;
 }
 
+Ipv4Options v4opts(Bytes options) {
+  Ipv4Options o;
+  o.options = std::move(options);
+  return o;
+}
+
 Ipv4Options v4frag(bool mf, uint16_t offset, std::optional<uint8_t> proto = {}) {
   Ipv4Options o;
   o.df = false;
@@ -335,6 +341,42 @@ std::vector<Fixture> fixtures() {
        dropped(DropReason::BadIpv4Fragment)},
       {"Ipv4EmptyNonLastFragment", ipv4(v4frag(true, 8, kProtoUdp)).build(),
        dropped(DropReason::BadIpv4Fragment)},
+      // RFC 791 3.2: all fragments but the last carry a multiple of 8 bytes.
+      {"Ipv4NonLastFragmentNotMultipleOfEight",
+       ipv4(v4frag(true, 8, kProtoUdp)).payload(12).build(), dropped(DropReason::BadIpv4Fragment)},
+      {"Ipv4FirstFragmentNotMultipleOfEight",
+       ipv4(v4frag(true, 0)).udp(5353, 53, 100).payload(13).build(),
+       dropped(DropReason::BadIpv4Fragment)},
+      {"Ipv4LastFragmentAnyLength", ipv4(v4frag(false, 8, kProtoUdp)).payload(13).build(),
+       ok(key(kClient, kVip, 0, 0, kProtoUdp)).fragment(false)},
+      // RFC 1858 3.4: a TCP fragment at offset 1 can only overwrite the first one's flags.
+      {"Ipv4TcpFragmentAtOffsetOne", ipv4(v4frag(false, 1, kProtoTcp)).payload(16).build(),
+       dropped(DropReason::BadIpv4Fragment)},
+      {"Ipv4TcpFragmentAtOffsetTwo", ipv4(v4frag(false, 2, kProtoTcp)).payload(16).build(),
+       ok(key(kClient, kVip, 0, 0, kProtoTcp)).fragment(false)},
+      {"Ipv4UdpFragmentAtOffsetOne", ipv4(v4frag(false, 1, kProtoUdp)).payload(16).build(),
+       ok(key(kClient, kVip, 0, 0, kProtoUdp)).fragment(false)},
+      // RFC 791 3.1: an option's length byte is at least 2 and stays inside the header.
+      {"Ipv4OptionLengthZero", ipv4(v4opts({0x07, 0x00, 0x00, 0x00})).tcp(40000, 80).build(),
+       dropped(DropReason::BadIpv4Options)},
+      {"Ipv4OptionLengthOne", ipv4(v4opts({0x44, 0x01, 0x00, 0x00})).tcp(40000, 80).build(),
+       dropped(DropReason::BadIpv4Options)},
+      {"Ipv4OptionLengthPastHeader",
+       ipv4(v4opts({0x07, 0x08, 0x04, 0x00})).tcp(40000, 80).build(),
+       dropped(DropReason::BadIpv4Options)},
+      {"Ipv4OptionLengthByteMissing",
+       ipv4(v4opts({0x01, 0x01, 0x01, 0x07})).tcp(40000, 80).build(),
+       dropped(DropReason::BadIpv4Options)},
+      {"Ipv4MalformedOptionBeforeSourceRoute",
+       ipv4(v4opts({0x07, 0x00, 0x00, 0x00, 0x83, 0x07, 0x04, 203, 0, 113, 200, 0}))
+           .tcp(40000, 80)
+           .build(),
+       dropped(DropReason::BadIpv4Options)},
+      {"Ipv4OptionsEndAtEndOfList", ipv4(v4opts({0x00, 0xff, 0x00, 0x83})).tcp(40000, 80).build(),
+       ok(tcp4)},
+      {"Ipv4OptionFillingTheHeader",
+       ipv4(v4opts({0x1e, 0x04, 0x00, 0x00, 0x01, 0x07, 0x03, 0x04})).tcp(40000, 80).build(),
+       ok(tcp4)},
       {"Ipv4TcpHeaderCutByTotalLength", ipv4(tcp_cut).tcp(40000, 80).build(),
        dropped(DropReason::TruncatedL4)},
       {"Ipv4UdpHeaderCutByTotalLength",
@@ -456,6 +498,32 @@ std::vector<Fixture> fixtures() {
          return b;
        }(),
        ok(key(kRouter, kVip, 0, 0, kProtoIcmp)).error_with(inner_tcp4)},
+      // RFC 792: the quote holds the IP header and 64 bits of data; the ports alone are not
+      // enough.
+      {"IcmpErrorQuotingOnlyFourL4Bytes",
+       [&] {
+         Bytes b = icmp4(3, 4).ipv4(kVip, kClient, inner_long).tcp(80, 40000).build();
+         b.resize(14 + 20 + 8 + 20 + 4);
+         put_be16(b, 16, 20 + 8 + 20 + 4);
+         return b;
+       }(),
+       ok(key(kRouter, kVip, 0, 0, kProtoIcmp)).error_with(std::nullopt)},
+      {"IcmpErrorQuotingSevenL4Bytes",
+       [&] {
+         Bytes b = icmp4(3, 4).ipv4(kVip, kClient, inner_long).udp(53, 5353).build();
+         b.resize(14 + 20 + 8 + 20 + 7);
+         put_be16(b, 16, 20 + 8 + 20 + 7);
+         return b;
+       }(),
+       ok(key(kRouter, kVip, 0, 0, kProtoIcmp)).error_with(std::nullopt)},
+      {"Icmpv6ErrorQuotingOnlyFourL4Bytes",
+       [&] {
+         Bytes b = icmp6(2, 0).ipv6(kVip6, kClient6).tcp(443, 40000).build();
+         b.resize(14 + 40 + 8 + 40 + 4);
+         put_be16(b, 18, 8 + 40 + 4);
+         return b;
+       }(),
+       ok(key(kRouter6, kVip6, 0, 0, kProtoIcmpv6)).error_with(std::nullopt)},
       {"IcmpErrorEmbeddedPortsCut",
        icmp4(3, 4).ipv4(kVip, kClient, inner_tcp_only).payload({0, 80, 0x9c}).build(),
        ok(key(kRouter, kVip, 0, 0, kProtoIcmp)).error_with(std::nullopt)},
@@ -712,7 +780,8 @@ std::vector<TruncationCase> truncation_cases() {
                         .tcp(80, 40000)
                         .payload(8)
                         .build();
-    // eth 14 | ip 20 | icmp 8 | inner ip 20 | inner ports 4 | rest of inner tcp 16 | 8
+    // eth 14 | ip 20 | icmp 8 | inner ip 20 | inner tcp 20 | 8. The tuple needs the first 8
+    // bytes of the inner TCP header (RFC 792: the IP header and 64 bits of data).
     cases.push_back(
         {"IcmpErrorEmbeddedTcp",
          f,
@@ -722,7 +791,7 @@ std::vector<TruncationCase> truncation_cases() {
           {34, drop_as(R::TruncatedIpv4)},
           {f.size(), drop_as(R::BadIpv4TotalLength)}},
          34,
-         {{42, drop_as(R::TruncatedIcmp)}, {66, parsed(false)}, {f.size(), parsed(true)}}});
+         {{42, drop_as(R::TruncatedIcmp)}, {70, parsed(false)}, {f.size(), parsed(true)}}});
   }
   {
     const Bytes f = PacketBuilder()
@@ -734,7 +803,7 @@ std::vector<TruncationCase> truncation_cases() {
                         .udp(53, 5353)
                         .payload(4)
                         .build();
-    // eth 14 | ip6 40 | icmp6 8 | inner ip6 40 | inner dest 16 | inner ports 4 | ...
+    // eth 14 | ip6 40 | icmp6 8 | inner ip6 40 | inner dest 16 | inner udp 8 | ...
     cases.push_back(
         {"Icmpv6ErrorEmbeddedExtHeaderUdp",
          f,
@@ -744,7 +813,7 @@ std::vector<TruncationCase> truncation_cases() {
           {54, drop_as(R::TruncatedIpv6)},
           {f.size(), drop_as(R::BadIpv6PayloadLength)}},
          54,
-         {{62, drop_as(R::TruncatedIcmp)}, {122, parsed(false)}, {f.size(), parsed(true)}}});
+         {{62, drop_as(R::TruncatedIcmp)}, {126, parsed(false)}, {f.size(), parsed(true)}}});
   }
   return cases;
 }

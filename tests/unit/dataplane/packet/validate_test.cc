@@ -1,5 +1,6 @@
-// The validation rules of parse() (RFC 768 UDP length, RFC 5095 type-0 routing headers, the
-// IPv4 source-route flag) and of check_vip_packet() (validate.h), one behaviour per test.
+// The validation rules of parse() (RFC 768 UDP length, RFC 5095 type-0 routing headers, IPv4
+// option lengths and the source-route flag) and of check_vip_packet() (validate.h), one
+// behaviour per test.
 #include "dataplane/packet/validate.h"
 
 #include <gtest/gtest.h>
@@ -156,8 +157,28 @@ TEST(Validate, Ipv4SourceRouteOptionsAreFound) {
   EXPECT_TRUE(with({7, 3, 4, 131, 3, 4, 0, 0}));  // after a record route
   EXPECT_FALSE(with({1, 1, 1, 1}));
   EXPECT_FALSE(with({0, 131, 3, 4}));  // after end of list
-  EXPECT_FALSE(with({7, 0, 131, 3}));  // impossible length: the walk stops
   EXPECT_FALSE(with({148, 4, 0, 0}));  // router alert
+}
+
+TEST(Validate, MalformedIpv4OptionsAreDropped) {
+  // RFC 791 3.1: an option other than end-of-list and no-operation has a length byte of at
+  // least 2 that stays inside the header; a list that breaks this cannot be walked.
+  auto with = [](Bytes opts) {
+    return parse_frame(PacketBuilder()
+                           .eth()
+                           .ipv4(kClient, kVip, {.options = std::move(opts)})
+                           .tcp(40000, 80)
+                           .build());
+  };
+  for (const Bytes& opts : {Bytes{7, 0, 131, 3}, Bytes{68, 1, 0, 0}, Bytes{7, 8, 4, 0},
+                            Bytes{1, 1, 1, 7}, Bytes{1, 1, 131, 7, 4, 1, 2, 3}}) {
+    const Result r = with(opts);
+    EXPECT_EQ(r.status, ParseStatus::Drop) << steer::testing::to_hex(opts);
+    EXPECT_EQ(r.reason, DropReason::BadIpv4Options) << steer::testing::to_hex(opts);
+  }
+  // End of list ends the walk: what follows is padding, whatever it holds.
+  EXPECT_EQ(with({0, 7, 0, 0}).status, ParseStatus::Ok);
+  EXPECT_EQ(with({7, 3, 4, 1, 7, 4, 4, 0}).status, ParseStatus::Ok);  // lengths that fit
 }
 
 TEST(Validate, GoodTcpIsAccepted) {
@@ -174,6 +195,24 @@ TEST(Validate, TcpFlagsNoStackSendsAreDropped) {
     EXPECT_EQ(
         verdict(PacketBuilder().eth().ipv4(kClient, kVip).tcp(40000, 80, {.flags = flags}).build()),
         DropReason::BadTcpFlags)
+        << int(flags);
+  }
+}
+
+TEST(Validate, TcpSegmentsWithoutSynRstOrAckAreDropped) {
+  // RFC 9293 3.10.7: every segment but a SYN or a RST carries ACK; the rest is a scan (FIN
+  // scan, null scan, xmas) whatever else it sets.
+  for (uint8_t flags : {0x01, 0x08, 0x20, 0x09, 0x21, 0x28, 0x29, 0x41, 0x81, 0xc1}) {
+    EXPECT_EQ(
+        verdict(PacketBuilder().eth().ipv4(kClient, kVip).tcp(40000, 80, {.flags = flags}).build()),
+        DropReason::BadTcpFlags)
+        << int(flags);
+  }
+  // A RST needs no ACK (RFC 9293 3.10.7.3), nor does a SYN.
+  for (uint8_t flags : {0x04, 0x0c, 0x02, 0x22, 0x42}) {
+    EXPECT_EQ(
+        verdict(PacketBuilder().eth().ipv4(kClient, kVip).tcp(40000, 80, {.flags = flags}).build()),
+        std::nullopt)
         << int(flags);
   }
 }
