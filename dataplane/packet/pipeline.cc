@@ -1,5 +1,6 @@
 #include "dataplane/packet/pipeline.h"
 
+#include <atomic>
 #include <utility>
 
 #include "dataplane/packet/encap.h"
@@ -58,7 +59,6 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
     const uint32_t count = n - base < kMaxBurst ? n - base : kMaxBurst;
     PacketBuf* burst = pkts + base;
     Verdict* out = verdicts + base;
-    c.rx += count;
 
     auto drop = [&](uint32_t i, DropReason r) {
       out[i] = Verdict::Drop;
@@ -244,6 +244,12 @@ void process_burst(PipelineContext& ctx, const Snapshot& snap, PacketBuf* pkts, 
               : st == EncapStatus::NoHeadroom ? DropReason::NoHeadroom
                                               : DropReason::Internal);
     }
+    // Received frames are counted once their verdicts are: a reader on another thread that
+    // sees them in rx sees them in forwarded/replied/passed/dropped too (the fence keeps the
+    // compiler from moving this store ahead; x86 keeps stores in order), so the counter
+    // identity holds in every stats reading, not only between bursts.
+    std::atomic_signal_fence(std::memory_order_release);
+    c.rx += count;
   }
 }
 

@@ -97,8 +97,8 @@ class PipelineContext {
   // drop for `reason`), so that every received frame stays in the counter identity. Owner
   // lcore only.
   void count_unprocessed(DropReason reason) noexcept {
-    ++counters_.rx;
     ++counters_.drops[static_cast<size_t>(reason)];
+    ++counters_.rx;  // after its verdict, as in process_burst()
   }
   // By SnapshotVip::id.
   const VipCounters& vip_counters(uint32_t vip_id) const { return vip_counters_[vip_id]; }

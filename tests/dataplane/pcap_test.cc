@@ -131,7 +131,12 @@ mtu = {}
       if (!alive()) return fail("steer-dataplane exited: " + log());
       auto s = request("stats");
       if (s) {
-        if ((*s)["totals"]["rx"].get<uint64_t>() >= frames) return s;
+        // Every frame received and accounted for (the counters of a burst being processed
+        // may be read half-way).
+        const json& t = (*s)["totals"];
+        const uint64_t accounted = t["forwarded"].get<uint64_t>() + t["replied"].get<uint64_t>() +
+                                   t["passed"].get<uint64_t>() + t["dropped"].get<uint64_t>();
+        if (t["rx"].get<uint64_t>() >= frames && accounted >= t["rx"].get<uint64_t>()) return s;
         last = (*s)["totals"].dump();
       } else {
         last = s.error().message;
