@@ -40,34 +40,27 @@ uint64_t low_mask(unsigned bits) noexcept {
   return bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
 }
 
-// The outer IPv4 source for this flow (host order).
-uint32_t source_v4(const EncapTarget& t, uint64_t flow_hash) noexcept {
-  const unsigned bits = t.source_v4_hash_bits > 32 ? 32 : t.source_v4_hash_bits;
-  const uint32_t mask = static_cast<uint32_t>(low_mask(bits));
-  const uint32_t h = static_cast<uint32_t>(source_hash_bits(flow_hash));
-  return (t.source_v4.v4_host() & ~mask) | (h & mask);
+// The outer source's bits for this flow, from the plan: the IPv4 source's hash bits (host
+// order; OR them into plan.v4_source_fixed) and the low 64 bits of the IPv6 source.
+uint32_t v4_source_bits(const EncapPlan& plan, uint64_t flow_hash) noexcept {
+  return static_cast<uint32_t>(source_hash_bits(flow_hash)) & plan.v4_source_mask;
 }
-
-// The outer IPv6 source for this flow, as two big-endian halves (bytes 0..7 and 8..15).
-struct Source6 {
-  uint64_t hi;
-  uint64_t lo;
-};
-Source6 source_v6(const EncapTarget& t, uint64_t flow_hash) noexcept {
-  const uint8_t* base = t.source_v6.data();
-  const uint64_t mask = low_mask(t.source_v6_hash_bits > 64 ? 64 : t.source_v6_hash_bits);
-  return {load64_be(base), (load64_be(base + 8) & ~mask) | (source_hash_bits(flow_hash) & mask)};
+uint64_t v6_source_lo(const EncapPlan& plan, uint64_t flow_hash) noexcept {
+  return plan.v6_source_lo | (source_hash_bits(flow_hash) & plan.v6_source_mask);
 }
 
 // One's-complement sum of the four 16-bit words of a big-endian 64-bit value, unfolded
 // (2^32 = 1 modulo 2^16 - 1, so the 32-bit halves may be added as numbers).
 uint64_t word_sum(uint64_t v) noexcept { return (v >> 32) + (v & 0xffffffff); }
 
-uint16_t finish64(uint64_t acc) noexcept {
+// A 64-bit accumulation of 16-bit words folded to 16 bits, not complemented.
+uint16_t fold64(uint64_t acc) noexcept {
   acc = (acc & 0xffffffff) + (acc >> 32);
   acc = (acc & 0xffffffff) + (acc >> 32);
-  return checksum_finish(static_cast<uint32_t>(acc));
+  return checksum_fold(static_cast<uint32_t>(acc));
 }
+
+uint16_t finish64(uint64_t acc) noexcept { return static_cast<uint16_t>(~fold64(acc)); }
 
 // One specialisation per outer family and encap type, so each path is straight-line code
 // with a header of constant length (and one more for the egress VLAN tag).
@@ -112,7 +105,7 @@ EncapStatus encap(PacketBuf& pkt, const ParsedPacket& p, const EncapPlan& plan,
     store_be32(ip, uint32_t{6} << 28 | uint32_t{p.tos} << 20 | encap_flow_label(flow_hash));
     store_be16(ip + 4, static_cast<uint16_t>(kOverhead - kIpv6HeaderLen + inner_len));
     ip[6] = l4_proto;
-    src_lo = plan.v6_source_lo | (source_hash_bits(flow_hash) & plan.v6_source_mask);
+    src_lo = v6_source_lo(plan, flow_hash);
     store64_be(ip + 16, src_lo);
     udp = ip + kIpv6HeaderLen;
   } else {
@@ -123,8 +116,7 @@ EncapStatus encap(PacketBuf& pkt, const ParsedPacket& p, const EncapPlan& plan,
     // that disable DF across a path narrower than our egress MTU.
     const uint16_t total_len = static_cast<uint16_t>(kOverhead + inner_len);
     const uint16_t flags = (p.is_v6 || p.df) ? 0x4000 : 0;  // DF; fragment offset 0
-    const uint32_t src_bits =
-        static_cast<uint32_t>(source_hash_bits(flow_hash)) & plan.v4_source_mask;
+    const uint32_t src_bits = v4_source_bits(plan, flow_hash);
     const uint32_t src = plan.v4_source_fixed | src_bits;
     ip[1] = p.tos;
     store_be16(ip + 2, total_len);
@@ -191,11 +183,7 @@ EncapPlan make_encap_plan(const EncapTarget& t) noexcept {
       const uint8_t* backend = t.backend.data();
       const uint64_t acc = word_sum(hi) + word_sum(load64_be(backend)) +
                            word_sum(load64_be(backend + 8)) + kProtoUdp + t.gue_port;
-      // Folded (not complemented) to 16 bits: the per-packet terms are added to it.
-      uint64_t a = acc;
-      a = (a & 0xffffffff) + (a >> 32);
-      a = (a & 0xffffffff) + (a >> 32);
-      plan.fixed_sum = checksum_fold(static_cast<uint32_t>(a));
+      plan.fixed_sum = fold64(acc);  // not complemented: the per-packet terms are added to it
     }
   } else {
     const unsigned bits = t.source_v4_hash_bits > 32 ? 32 : t.source_v4_hash_bits;
@@ -234,11 +222,13 @@ EncapStatus encapsulate(PacketBuf& pkt, const ParsedPacket& p, const EncapTarget
 }
 
 IpAddress encap_source(const EncapTarget& t, uint64_t flow_hash) noexcept {
-  if (t.backend.is_v4()) return IpAddress::from_v4_host(source_v4(t, flow_hash));
-  const Source6 src = source_v6(t, flow_hash);
+  const EncapPlan plan = make_encap_plan(t);
+  if (!plan.outer_v6) {
+    return IpAddress::from_v4_host(plan.v4_source_fixed | v4_source_bits(plan, flow_hash));
+  }
   uint8_t a[16];
-  store64_be(a, src.hi);
-  store64_be(a + 8, src.lo);
+  std::memcpy(a, t.source_v6.data(), 8);
+  store64_be(a + 8, v6_source_lo(plan, flow_hash));
   return IpAddress::from_v6(a);
 }
 
